@@ -1,0 +1,57 @@
+# Two commands do all the set-up:  `make run` (the bot) and `make test` (the whole check).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# Marker files make set-up idempotent: nothing is reinstalled while pyproject.toml is unchanged.
+STAMP := $(VENV)/.installed
+TORCH_STAMP := $(VENV)/.torch
+DATA_DIR ?= data
+INDEX_STAMP := $(DATA_DIR)/.index-built
+KNOWLEDGE := $(shell find knowledge -type f 2>/dev/null)
+
+.PHONY: run test lint typecheck pytest ingest check bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# The CPU build of torch goes in first so that nothing later pulls a multi-GB CUDA build.
+$(TORCH_STAMP): | $(VENV)/bin/python
+	$(PIP) install --quiet "torch==2.13.0"
+	touch $@
+
+$(STAMP): pyproject.toml $(TORCH_STAMP)
+	$(PIP) install --quiet -e ".[dev,openai]"
+	touch $@
+
+$(INDEX_STAMP): $(STAMP) $(KNOWLEDGE)
+	HF_HUB_OFFLINE=1 $(PY) -m ingest
+	@mkdir -p $(DATA_DIR) && touch $@
+
+ingest: $(INDEX_STAMP)
+
+check: $(STAMP)
+	$(PY) -m ingest --check
+
+run: $(INDEX_STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m bot
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check bot ingest tests bench
+	$(VENV)/bin/ruff format --check bot ingest tests bench
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# pytest exits 5 when it collected no tests: that is not a failure of the code under test.
+pytest: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
+
+test: lint typecheck pytest
+
+bench: $(INDEX_STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m bench
+
+clean:
+	rm -rf $(DATA_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,94 @@
+"""The knowledge the advisor works from, read back from the live index.
+
+The index carries each record in full, so the bot reads one consistent source: what it can
+retrieve is exactly what it can describe.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from chromadb.api.models.Collection import Collection
+
+from ingest.chunking import LIST_SEPARATOR
+from ingest.schema import Credential, Occupation, Status, fold
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    id: str
+    text: str
+    kind: str
+    record_id: str
+    title: str
+    path: str
+    meta: dict[str, str]
+
+    def listed(self, key: str) -> list[str]:
+        value = self.meta.get(key, "")
+        return [v for v in value.split(LIST_SEPARATOR) if v] if value else []
+
+
+@dataclass
+class Catalog:
+    collection_name: str
+    chunks: list[IndexedChunk]
+    credentials: dict[str, Credential] = field(default_factory=dict)
+    occupations: dict[str, Occupation] = field(default_factory=dict)
+    chunk_by_id: dict[str, IndexedChunk] = field(default_factory=dict)
+
+    @classmethod
+    def from_collection(cls, collection: Collection) -> Catalog:
+        got = collection.get(include=["documents", "metadatas"])
+        catalog = cls(collection_name=collection.name, chunks=[])
+        for cid, text, raw in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
+            meta = {k: str(v) for k, v in (raw or {}).items()}
+            chunk = IndexedChunk(
+                id=cid,
+                text=text or "",
+                kind=meta.get("kind", ""),
+                record_id=meta.get("record_id", ""),
+                title=meta.get("title", ""),
+                path=meta.get("path", ""),
+                meta={k: v for k, v in meta.items() if k != "record"},
+            )
+            catalog.chunks.append(chunk)
+            catalog.chunk_by_id[cid] = chunk
+            if chunk.kind == "credential":
+                catalog.credentials[chunk.record_id] = Credential.model_validate(json.loads(meta["record"]))
+            elif chunk.kind == "occupation":
+                catalog.occupations[chunk.record_id] = Occupation.model_validate(json.loads(meta["record"]))
+        catalog.chunks.sort(key=lambda c: c.id)
+        return catalog
+
+    def credential_chunk(self, credential_id: str) -> IndexedChunk | None:
+        for chunk in self.chunks:
+            if chunk.kind == "credential" and chunk.record_id == credential_id:
+                return chunk
+        return None
+
+    def occupation_chunk(self, occupation_id: str) -> IndexedChunk | None:
+        for chunk in self.chunks:
+            if chunk.kind == "occupation" and chunk.record_id == occupation_id:
+                return chunk
+        return None
+
+    def guide_chunks(self, guide_id: str) -> list[IndexedChunk]:
+        return [c for c in self.chunks if c.kind == "guide" and c.record_id == guide_id]
+
+    def successor(self, credential: Credential) -> Credential | None:
+        """The active credential that replaces a retired one, following chains of replacement."""
+        seen = {credential.id}
+        current = credential
+        while current.status is Status.RETIRED and current.replaced_by and current.replaced_by not in seen:
+            nxt = self.credentials.get(current.replaced_by)
+            if nxt is None:
+                return None
+            seen.add(nxt.id)
+            current = nxt
+        return current if current.status is Status.ACTIVE and current.id != credential.id else None
+
+    def names_of(self, credential: Credential) -> list[str]:
+        """Every folded way of naming a credential: name, codes, aliases."""
+        return [fold(n) for n in [credential.name, *credential.codes, *credential.aliases] if fold(n)]

@@ -1,0 +1,291 @@
+"""The grounded composer: a reply per intent, written only from retrieved records.
+
+Every factual line carries the number of the source it came from. Prices and study hours are
+shown as the catalog's typical ranges, with a reminder to check the provider when they vary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.advisor.catalog import Catalog, IndexedChunk
+from bot.advisor.models import Facets, Intent, Profile
+from bot.advisor.ranking import Candidate
+from bot.advisor.retrieval import tokenize
+from bot.advisor.sources import SourceList
+from ingest.chunking import cost_text, hours_text
+from ingest.schema import Credential, Level, Occupation, Status
+
+DEFAULT_HOURS_PER_WEEK = 5.0
+CAPABILITIES = (
+    "I help you choose certifications and micro-credentials and plan a career switch: ask me which "
+    "certification fits a field (cloud, data, cybersecurity, project management, UX, marketing and more), "
+    "to compare two credentials, what a credential costs and covers, or how to move from your current job "
+    "into a new one."
+)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+@dataclass
+class Composition:
+    text: str
+    recommendations: list[Candidate]
+
+
+def first_sentence(text: str) -> str:
+    parts = _SENTENCE.split(" ".join(text.split()), maxsplit=1)
+    return parts[0] if parts else text
+
+
+def cost_line(cred: Credential) -> str:
+    line = cost_text(cred)
+    if cred.cost.max > 0:
+        line += f" ({cred.cost.covers.rstrip('.')})"
+    return line
+
+
+def facts_line(cred: Credential) -> str:
+    return f"{cred.level.value} · {hours_text(cred)} of study · {cost_line(cred)}"
+
+
+def _weeks(hours: int, per_week: float) -> int:
+    return max(1, round(hours / per_week))
+
+
+def _varies_note(creds: Sequence[Credential]) -> str:
+    if any(c.cost.varies or c.hours.min != c.hours.max for c in creds):
+        return "Prices and study hours are typical ranges and vary; check the provider's page before you pay."
+    return "Check the provider's page for the current price before you pay."
+
+
+def _why(cand: Candidate) -> str:
+    reasons = list(dict.fromkeys(cand.reasons))
+    if reasons:
+        return "; ".join(reasons[:2])
+    return first_sentence(cand.credential.summary)
+
+
+def _numbered(cands: Sequence[Candidate], sources: SourceList) -> list[str]:
+    lines = []
+    for i, cand in enumerate(cands, 1):
+        cred = cand.credential
+        cite = sources.cite_credential(cred.id)
+        lines.append(f"{i}. {cred.name} ({cred.provider}) {cite}")
+        lines.append(f"   {facts_line(cred)}")
+        lines.append(f"   Why: {_why(cand)}")
+        if cand.replaced is not None:
+            lines.append(f"   Note: {cand.replaced.name} was retired; this is its replacement. {sources.cite_credential(cand.replaced.id)}")
+        lines.append(f"   {cred.url}")
+    return lines
+
+
+def _scope_phrase(facets: Facets, profile: Profile | None) -> str:
+    bits = []
+    level = facets.level or (profile.level if profile else None)
+    if level:
+        bits.append(f"{level.value} level")
+    if facets.free_only:
+        bits.append("free")
+    elif facets.budget_usd is not None:
+        bits.append(f"up to about {facets.budget_usd:,.0f} USD")
+    if facets.domains:
+        return f"For {facets.domains[0].value.replace('-', ' ')}" + (f" ({', '.join(bits)})" if bits else "")
+    return "For what you asked" + (f" ({', '.join(bits)})" if bits else "")
+
+
+def compose_recommend(cands: Sequence[Candidate], facets: Facets, profile: Profile | None, sources: SourceList) -> str:
+    top = list(cands[:3])
+    if not top:
+        return compose_unknown()
+    lines = [f"{_scope_phrase(facets, profile)}, these fit best:", ""]
+    lines += _numbered(top, sources)
+    first = top[0].credential
+    prereq = first.prerequisites[0] if first.prerequisites else "there are no formal prerequisites"
+    lines += ["", f"What to do first: start with {first.name}; {prereq[0].lower() + prereq[1:]} {sources.cite_credential(first.id)}".rstrip()]
+    lines.append(_varies_note([c.credential for c in top]))
+    return "\n".join(lines)
+
+
+def compose_compare(cands: Sequence[Candidate], facets: Facets, profile: Profile | None, sources: SourceList) -> str:
+    creds = [c.credential for c in cands]
+    if len(creds) < 2:
+        return compose_info(creds[0], None, [], sources) if creds else compose_unknown()
+    lines = [f"Side by side: {' vs '.join(c.name for c in creds)}", ""]
+    for cred in creds:
+        cite = sources.cite_credential(cred.id)
+        lines.append(f"{cred.name} {cite}")
+        lines.append(f"   Provider: {cred.provider}")
+        lines.append(f"   Level: {cred.level.value}")
+        lines.append(f"   Cost: {cost_line(cred)}")
+        lines.append(f"   Study time: {hours_text(cred)}")
+        prereq = "; ".join(cred.prerequisites) if cred.prerequisites else "none"
+        lines.append(f"   Prerequisites: {prereq}")
+        lines.append(f"   Renewal: {cred.renewal}")
+        lines.append(f"   Suits: {first_sentence(cred.summary)}")
+        if cred.status is Status.RETIRED:
+            lines.append("   Status: retired, no longer available")
+        lines.append("")
+    lines.append("Verdict: " + _verdict(creds, facets, profile))
+    lines.append(_varies_note(creds))
+    return "\n".join(lines)
+
+
+def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | None) -> str:
+    level = facets.level or (profile.level if profile else None)
+    budget = facets.budget_usd if facets.budget_usd is not None else (profile.budget_usd if profile else None)
+    active = [c for c in creds if c.status is Status.ACTIVE] or list(creds)
+    if level is not None:
+        best = min(active, key=lambda c: (abs(c.level.rank - level.rank), c.cost.min))
+        return f"at your {level.value} level, {best.name} is the better fit ({best.level.value} level)."
+    if budget is not None:
+        best = min(active, key=lambda c: c.cost.min)
+        return f"on your budget, {best.name} costs least ({cost_text(best)})."
+    domains = facets.domains or ([profile.target_domain] if profile and profile.target_domain else [])
+    if domains:
+        matching = [c for c in active if c.domains[0] in domains]
+        if len(matching) == 1:
+            return f"for {domains[0].value.replace('-', ' ')}, {matching[0].name} is the closer match."
+    easier = min(active, key=lambda c: (c.level.rank, c.hours.min))
+    harder = max(active, key=lambda c: (c.level.rank, c.hours.max))
+    if easier.id == harder.id:
+        return "they are close; pick the one whose provider you use or want to work with."
+    return (
+        f"if you are newer to the field or short on time, start with {easier.name}; "
+        f"if you already have hands-on experience, {harder.name} goes further. Tell me your level and budget for a firmer answer."
+    )
+
+
+def compose_info(cred: Credential, successor: Credential | None, following: Sequence[Credential], sources: SourceList) -> str:
+    cite = sources.cite_credential(cred.id)
+    lines = [f"{cred.name} ({cred.provider}) {cite}"]
+    if cred.status is Status.RETIRED:
+        if successor is not None:
+            lines.append(
+                f"It was retired and is no longer available; it was replaced by {successor.name}, "
+                f"which is what to take instead. {sources.cite_credential(successor.id)}"
+            )
+        else:
+            lines.append("It was retired and is no longer available, and there is no direct replacement.")
+    lines += [
+        f"What it is: {cred.summary}",
+        f"Type: {cred.credential_type.value.replace('-', ' ')}; level: {cred.level.value}",
+        f"Study time: {hours_text(cred)}" + (f" ({cred.hours.note})" if cred.hours.note else ""),
+        f"Cost: {cost_line(cred)}",
+        f"Format: {', '.join(d.value for d in cred.delivery)}",
+        f"Prerequisites: {'; '.join(cred.prerequisites) if cred.prerequisites else 'none'}",
+        f"Covers: {', '.join(cred.skills)}",
+        f"Renewal: {cred.renewal}",
+        f"Official page: {cred.url}",
+    ]
+    if successor is not None:
+        lines += ["", f"Instead: {successor.name} ({successor.provider}) · {facts_line(successor)} {sources.cite_credential(successor.id)}", f"   {successor.url}"]
+    elif following:
+        nxt = ", ".join(f"{c.name} {sources.cite_credential(c.id)}" for c in following[:2])
+        lines += ["", f"What comes next: {nxt}"]
+    lines.append(_varies_note([cred]))
+    return "\n".join(lines)
+
+
+def compose_switch(
+    occupation: Occupation | None,
+    role: str | None,
+    guide_sections: Sequence[IndexedChunk],
+    pathway: Sequence[Candidate],
+    profile: Profile | None,
+    facets: Facets,
+    question: str,
+    sources: SourceList,
+) -> str:
+    per_week = facets.hours_per_week or (profile.hours_per_week if profile else None)
+    assumed = per_week is None
+    per_week = per_week or DEFAULT_HOURS_PER_WEEK
+    target = occupation.title if occupation else (facets.domains[0].value.replace("-", " ") if facets.domains else "your new field")
+    lines = [f"Moving {'from ' + role + ' ' if role else ''}into {target}: a realistic plan.", ""]
+    by_heading = {c.meta.get("heading", "").lower(): c for c in guide_sections}
+    transferable = _section(by_heading, "transferable")
+    if transferable is not None:
+        lines.append(f"What you already bring: {_key_sentences(transferable.text, question, 2)} {sources.cite(transferable)}")
+    gap = _section(by_heading, "gap")
+    if occupation is not None:
+        lines.append(f"What the role needs: {', '.join(occupation.core_skills[:6])}. {sources.cite_occupation(occupation.id)}")
+    if gap is not None:
+        lines.append(f"The gap to close: {_key_sentences(gap.text, question, 2)} {sources.cite(gap)}")
+    lines += ["", f"Your pathway (at {per_week:g} hours a week{', an assumption; tell me your hours for a firmer plan' if assumed else ''}):"]
+    week = 0
+    for i, cand in enumerate(pathway[:4], 1):
+        cred = cand.credential
+        lo, hi = _weeks(cred.hours.min, per_week), _weeks(cred.hours.max, per_week)
+        span = f"{lo}" if lo == hi else f"{lo}-{hi}"
+        lines.append(f"{i}. {cred.name} ({cred.provider}) {sources.cite_credential(cred.id)}")
+        lines.append(f"   {facts_line(cred)} · about {span} weeks")
+        lines.append(f"   Why: {_why(cand)}")
+        week += round((cred.hours.min + cred.hours.max) / 2 / per_week)
+    if pathway:
+        months = max(1, round(week / 4.3))
+        lines.append(f"All steps together: roughly {week} weeks (about {months} months) at that pace.")
+    portfolio = _section(by_heading, "portfolio")
+    if portfolio is not None:
+        lines += ["", f"Portfolio idea: {_key_sentences(portfolio.text, question, 2)} {sources.cite(portfolio)}"]
+    pitfalls = _section(by_heading, "pitfall")
+    if pitfalls is not None:
+        lines.append(f"Watch out for: {_key_sentences(pitfalls.text, question, 1)} {sources.cite(pitfalls)}")
+    if pathway:
+        lines.append(_varies_note([c.credential for c in pathway[:4]]))
+    return "\n".join(lines)
+
+
+def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | None:
+    for heading, chunk in by_heading.items():
+        if word in heading:
+            return chunk
+    return None
+
+
+def _key_sentences(text: str, question: str, count: int) -> str:
+    """The sentences of a section that best match the question, in their original order."""
+    body = " ".join(line.strip().lstrip("-*0123456789. ").strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    body = body.replace("**", "")
+    sentences = [s.strip() for s in _SENTENCE.split(body) if len(s.strip()) > 20]
+    if not sentences:
+        return first_sentence(body)
+    wanted = set(tokenize(question))
+    scored = sorted(range(len(sentences)), key=lambda i: (-len(wanted & set(tokenize(sentences[i]))), i))
+    keep = sorted(scored[:count])
+    return " ".join(sentences[i] for i in keep)
+
+
+def compose_guidance(chunks: Sequence[IndexedChunk], question: str, sources: SourceList) -> str:
+    if not chunks:
+        return compose_unknown()
+    lead = chunks[0]
+    lines = [f"{_key_sentences(lead.text, question, 3)} {sources.cite(lead)}"]
+    extra = [c for c in chunks[1:3] if c.record_id != lead.record_id or c.id != lead.id]
+    if extra:
+        lines += ["", "Key points:"]
+        for chunk in extra:
+            lines.append(f"- {_key_sentences(chunk.text, question, 1)} {sources.cite(chunk)}")
+    return "\n".join(lines)
+
+
+def compose_out_of_scope(injection: bool) -> str:
+    if injection:
+        return "I can't help with that. " + CAPABILITIES
+    return "That's outside what I know about, sorry. " + CAPABILITIES
+
+
+def compose_smalltalk(question: str) -> str:
+    if re.search(r"\b(thanks?|thank you|thx|cheers)\b", question, re.I):
+        return "You're welcome! Ask me any time about certifications or your next career step."
+    if re.search(r"\b(bye|goodbye|see you)\b", question, re.I):
+        return "Good luck with your learning! Come back whenever you want a next step."
+    return "Hi! " + CAPABILITIES + " For example: \"which cert for cloud?\" or \"I'm in marketing, how do I become a data analyst?\""
+
+
+def compose_unknown() -> str:
+    return "I don't know that: nothing in my catalog matches it well enough to give you a grounded answer. " + CAPABILITIES
+
+
+def level_label(level: Level | None) -> str:
+    return level.value if level else "any"

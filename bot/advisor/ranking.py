@@ -1,0 +1,228 @@
+"""Ranking: relevance from retrieval combined with fit to the person and the question.
+
+Every adjustment is a named, small number so that the order can be explained in one line per
+credential ("beginner level, fits your budget").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.advisor.catalog import Catalog
+from bot.advisor.models import Facets, Intent, Profile
+from bot.advisor.vocabulary import PRODUCT_VENDORS, VENDOR_PROVIDERS, match_form
+from ingest.schema import Credential, Level, Status
+
+NAMED_BONUS = 5.0
+PATHWAY_BONUS = {"first": 1.2, "next": 0.7, "later": 0.35}
+PRIMARY_DOMAIN_BONUS = 0.7
+SECONDARY_DOMAIN_BONUS = 0.3
+OFF_DOMAIN_PENALTY = 0.6
+LEVEL_STEP_PENALTY = 0.4
+UNSTATED_LEVEL_PENALTY = {Level.BEGINNER: 0.0, Level.INTERMEDIATE: 0.05, Level.ADVANCED: 0.35}
+OVER_BUDGET_PENALTY = 0.9
+NOT_FREE_PENALTY = 1.2
+TOO_LONG_PENALTY = 0.3
+EXPERIENCE_PENALTY = 0.5
+PROVIDER_BONUS = 0.45
+VENDOR_NEUTRAL_PENALTY = 0.45
+GUIDE_MENTION_BONUS = 0.25
+MAX_WEEKS_REASONABLE = 26
+
+
+@dataclass
+class Candidate:
+    credential: Credential
+    relevance: float = 0.0
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    replaced: Credential | None = None  # the retired credential this one stands in for
+
+
+@dataclass(frozen=True)
+class Wants:
+    """What the person wants, from the question first and the profile second."""
+
+    level: Level | None
+    budget_usd: float | None
+    free_only: bool
+    hours_per_week: float | None
+    providers: list[str]
+    vendor_neutral: bool
+    experience_years: float | None
+    completed: frozenset[str]
+
+    @classmethod
+    def of(cls, facets: Facets, profile: Profile | None) -> Wants:
+        profile = profile or Profile()
+        return cls(
+            level=facets.level or profile.level,
+            budget_usd=facets.budget_usd if facets.budget_usd is not None else profile.budget_usd,
+            free_only=facets.free_only,
+            hours_per_week=facets.hours_per_week or profile.hours_per_week,
+            providers=facets.providers or [match_form(p).strip() for p in profile.preferred_providers],
+            vendor_neutral=facets.vendor_neutral,
+            experience_years=profile.experience_years,
+            completed=frozenset(profile.completed),
+        )
+
+
+def provider_key(credential: Credential) -> str:
+    form = match_form(credential.provider)
+    for word, provider in VENDOR_PROVIDERS.items():
+        if f" {word} " in form:
+            return provider
+    return form.strip()
+
+
+def rank(
+    catalog: Catalog,
+    relevance: dict[str, float],
+    facets: Facets,
+    profile: Profile | None,
+    intent: Intent,
+    *,
+    pathway: Sequence[tuple[str, str]] = (),
+    guide_mentions: Sequence[str] = (),
+) -> list[Candidate]:
+    """Order candidate credentials; retired ones are replaced by their successors."""
+    wants = Wants.of(facets, profile)
+    pool: dict[str, Candidate] = {}
+
+    def add(cred_id: str) -> Candidate | None:
+        cred = catalog.credentials.get(cred_id)
+        if cred is None:
+            return None
+        if cred_id not in pool:
+            pool[cred_id] = Candidate(cred, relevance=relevance.get(cred_id, 0.0))
+        return pool[cred_id]
+
+    for cred_id in relevance:
+        add(cred_id)
+    for cred_id in facets.credential_ids:
+        add(cred_id)
+    for cred_id, _ in pathway:
+        add(cred_id)
+    for cred_id in guide_mentions:
+        add(cred_id)
+
+    top_relevance = max((c.relevance for c in pool.values()), default=0.0) or 1.0
+    stages = dict(pathway)
+    for cand in pool.values():
+        cred = cand.credential
+        score = cand.relevance / top_relevance
+        if cred.id in facets.credential_ids:
+            score += NAMED_BONUS
+        stage = stages.get(cred.id)
+        if stage:
+            score += PATHWAY_BONUS[stage] * (1.0 if intent is Intent.CAREER_SWITCH else 0.5)
+            cand.reasons.append(f"a {stage} step on the usual path")
+        if cred.id in guide_mentions:
+            score += GUIDE_MENTION_BONUS
+        score += _domain_fit(cand, facets)
+        score += _level_fit(cand, wants, intent)
+        score += _budget_fit(cand, wants)
+        score += _time_fit(cand, wants)
+        score += _experience_fit(cand, wants, intent)
+        score += _provider_fit(cand, wants)
+        cand.score = score
+
+    ranked = sorted(pool.values(), key=lambda c: (-c.score, c.credential.id))
+    return _resolve_retired(catalog, ranked, wants)
+
+
+def _domain_fit(cand: Candidate, facets: Facets) -> float:
+    if not facets.domains:
+        return 0.0
+    domains = cand.credential.domains
+    if domains[0] in facets.domains[:1]:
+        return PRIMARY_DOMAIN_BONUS
+    if domains[0] in facets.domains or any(d in facets.domains[:1] for d in domains):
+        return SECONDARY_DOMAIN_BONUS
+    if any(d in facets.domains for d in domains):
+        return SECONDARY_DOMAIN_BONUS / 2
+    return -OFF_DOMAIN_PENALTY
+
+
+def _level_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
+    level = cand.credential.level
+    wanted = wants.level or (Level.BEGINNER if intent is Intent.CAREER_SWITCH else None)
+    if wanted is None:
+        return -UNSTATED_LEVEL_PENALTY[level]
+    steps = abs(level.rank - wanted.rank)
+    if steps == 0:
+        cand.reasons.append(f"{level.value} level, as you asked")
+    return -LEVEL_STEP_PENALTY * steps
+
+
+def _budget_fit(cand: Candidate, wants: Wants) -> float:
+    cost = cand.credential.cost
+    if wants.free_only:
+        if cost.min == 0:
+            cand.reasons.append("free to take")
+            return 0.3
+        return -NOT_FREE_PENALTY
+    if wants.budget_usd is None:
+        return 0.0
+    if cost.currency != "USD":
+        return 0.0
+    if cost.min > wants.budget_usd:
+        return -OVER_BUDGET_PENALTY
+    if cost.max <= wants.budget_usd:
+        cand.reasons.append("within your budget")
+        return 0.2
+    return -OVER_BUDGET_PENALTY / 3
+
+
+def _time_fit(cand: Candidate, wants: Wants) -> float:
+    if not wants.hours_per_week:
+        return 0.0
+    weeks = cand.credential.hours.min / wants.hours_per_week
+    if weeks > MAX_WEEKS_REASONABLE:
+        return -TOO_LONG_PENALTY
+    if cand.credential.hours.max / wants.hours_per_week <= 12:
+        cand.reasons.append(f"doable in about {max(1, round(cand.credential.hours.max / wants.hours_per_week))} weeks at your pace")
+    return 0.0
+
+
+def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
+    required = cand.credential.experience_years
+    if not required:
+        return 0.0
+    have = wants.experience_years
+    if have is None:
+        have = 0.0 if (wants.level is Level.BEGINNER or intent is Intent.CAREER_SWITCH) else None
+    if have is not None and have < required:
+        return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
+    return 0.0
+
+
+def _provider_fit(cand: Candidate, wants: Wants) -> float:
+    provider = provider_key(cand.credential)
+    if wants.providers and provider in wants.providers:
+        cand.reasons.append(f"from {cand.credential.provider}, as you prefer")
+        return PROVIDER_BONUS
+    if wants.vendor_neutral:
+        if provider in PRODUCT_VENDORS:
+            return -VENDOR_NEUTRAL_PENALTY
+        cand.reasons.append("vendor-neutral")
+    return 0.0
+
+
+def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants) -> list[Candidate]:
+    """Put each retired credential's successor in its place; drop what the person already holds."""
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for cand in ranked:
+        cred = cand.credential
+        if cred.status is Status.RETIRED:
+            successor = catalog.successor(cred)
+            if successor is None:
+                continue
+            cand = Candidate(successor, cand.relevance, cand.score, [f"replaces the retired {cred.name}"], replaced=cred)
+        if cand.credential.id in seen or cand.credential.id in wants.completed:
+            continue
+        seen.add(cand.credential.id)
+        out.append(cand)
+    return out

@@ -1,0 +1,116 @@
+"""Hybrid retrieval: dense search in Chroma fused with BM25 over the same chunks."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from langchain_chroma import Chroma
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+from rank_bm25 import BM25Okapi
+
+from bot.advisor.catalog import Catalog, IndexedChunk
+
+RRF_K = 60
+_TOKEN = re.compile(r"[a-z0-9+#]+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i i'm im in is it me my of on or should so "
+    "that the to what which who why will with you your want get into".split()
+)
+
+
+def tokenize(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
+
+
+@dataclass(frozen=True)
+class Scored:
+    chunk: IndexedChunk
+    score: float
+
+
+class LexicalIndex:
+    """BM25 over every chunk's text and title."""
+
+    def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
+        self.chunks = list(chunks)
+        corpus = [tokenize(f"{c.title} {c.title} {c.text}") for c in self.chunks]
+        self._bm25 = BM25Okapi(corpus) if corpus else None
+
+    def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
+        tokens = tokenize(query)
+        if not tokens or self._bm25 is None:
+            return []
+        scores = self._bm25.get_scores(tokens)
+        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        hits = []
+        for i in order:
+            if scores[i] <= 0:
+                break
+            if kinds and self.chunks[i].kind not in kinds:
+                continue
+            hits.append(Scored(self.chunks[i], float(scores[i])))
+            if len(hits) == k:
+                break
+        return hits
+
+
+class DenseIndex:
+    """Cosine search in the live Chroma collection, reached through langchain-chroma."""
+
+    def __init__(self, store: Chroma, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    def search(self, vector: Sequence[float], k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
+        where: dict[str, object] | None = None
+        if kinds:
+            where = {"kind": kinds[0]} if len(kinds) == 1 else {"kind": {"$in": list(kinds)}}
+        results = self.store.similarity_search_by_vector_with_relevance_scores(list(vector), k=k, filter=where)
+        hits = []
+        for doc, score in results:
+            chunk = self.catalog.chunk_by_id.get(str(doc.id))
+            if chunk is not None:
+                hits.append(Scored(chunk, float(score)))
+        return hits
+
+
+def reciprocal_rank_fusion(*rankings: Sequence[Scored], weights: Sequence[float] | None = None) -> list[Scored]:
+    """Fuse ranked lists by summing 1/(k + rank); robust to the lists' different score scales."""
+    weights = weights or [1.0] * len(rankings)
+    fused: dict[str, float] = {}
+    chunks: dict[str, IndexedChunk] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, hit in enumerate(ranking):
+            fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + weight / (RRF_K + rank + 1)
+            chunks[hit.chunk.id] = hit.chunk
+    return [Scored(chunks[cid], score) for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+class HybridRetriever(BaseRetriever):
+    """The fused retriever as a LangChain retriever, for chains that want `Document`s."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    dense: DenseIndex
+    lexical: LexicalIndex
+    k: int = 8
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        vector = self.dense.store.embeddings.embed_query(query) if self.dense.store.embeddings else []
+        fused = reciprocal_rank_fusion(self.dense.search(vector, self.k * 2), self.lexical.search(query, self.k * 2))
+        return [
+            Document(page_content=hit.chunk.text, id=hit.chunk.id, metadata={**hit.chunk.meta, "score": hit.score})
+            for hit in fused[: self.k]
+        ]

@@ -1,0 +1,268 @@
+"""The Advisor: understand -> retrieve -> rank -> compose, behind one `answer()` call.
+
+The same Advisor serves Telegram, the terminal chat and `python -m bot ask`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from chromadb.api import ClientAPI
+from langchain_chroma import Chroma
+
+from bot.advisor import composer
+from bot.advisor.catalog import Catalog, IndexedChunk
+from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation, Turn
+from bot.advisor.ranking import Candidate, rank
+from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, reciprocal_rank_fusion
+from bot.advisor.sources import SourceList
+from bot.advisor.understanding import Understanding, understand
+from bot.advisor.vocabulary import Vocabulary
+from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.index import active_collection_name, open_active_collection
+from ingest.schema import Credential, Status
+
+logger = logging.getLogger(__name__)
+
+DENSE_K = 60
+LEXICAL_K = 40
+# Below this cosine similarity a credential is not about the question at all.
+RELEVANT_SIMILARITY = 0.40
+REFRESH_SECONDS = 30.0
+
+
+@dataclass
+class Retrieved:
+    credentials: dict[str, float] = field(default_factory=dict)  # credential id -> fused relevance
+    guides: list[IndexedChunk] = field(default_factory=list)
+    occupations: list[IndexedChunk] = field(default_factory=list)
+    best_credential_similarity: float = 0.0
+
+
+@dataclass
+class _Loaded:
+    catalog: Catalog
+    vocab: Vocabulary
+    lexical: LexicalIndex
+    dense: DenseIndex
+
+
+class Advisor:
+    """Answers questions about credentials and careers from the live knowledge index."""
+
+    def __init__(self, client: ClientAPI, embeddings: SentenceTransformerEmbeddings) -> None:
+        self.client = client
+        self.embeddings = embeddings
+        self._loaded: _Loaded | None = None
+        self._lock = threading.Lock()
+        self._checked_at = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load the model and the live index now; raises IndexUnavailable if there is none."""
+        self.embeddings.load()
+        self._reload()
+
+    def _reload(self) -> None:
+        collection = open_active_collection(self.client, self.embeddings)
+        catalog = Catalog.from_collection(collection)
+        store = Chroma(client=self.client, collection_name=collection.name, embedding_function=self.embeddings, create_collection_if_not_exists=False)
+        self._loaded = _Loaded(catalog, Vocabulary.from_catalog(catalog), LexicalIndex(catalog.chunks), DenseIndex(store, catalog))
+        logger.info("advisor loaded index %s (%d chunks)", collection.name, len(catalog.chunks))
+
+    def refresh(self, force: bool = False) -> bool:
+        """Follow the index pointer to a newer generation; True when one was loaded."""
+        now = time.monotonic()
+        if not force and now - self._checked_at < REFRESH_SECONDS:
+            return False
+        self._checked_at = now
+        with self._lock:
+            current = self._loaded.catalog.collection_name if self._loaded else None
+            active = active_collection_name(self.client)
+            if active and active != current:
+                self._reload()
+                return True
+        return False
+
+    @property
+    def state(self) -> _Loaded:
+        if self._loaded is None:
+            self.load()
+        assert self._loaded is not None
+        return self._loaded
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.state.catalog
+
+    # -- answering -------------------------------------------------------------------------
+    async def aanswer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
+        """`answer` off the event loop: embedding and ranking are CPU work."""
+        return await asyncio.to_thread(self.answer, question, profile, history)
+
+    def answer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
+        try:
+            self.refresh()
+        except Exception:  # a broken new index must not stop answers from the current one
+            logger.exception("could not switch to the new index; still answering from the current one")
+        state = self.state
+        u = understand(question, state.catalog, state.vocab, profile, history)
+        if u.intent is Intent.OUT_OF_SCOPE:
+            return self._reply(question, u, composer.compose_out_of_scope(u.injection), [], SourceList(state.catalog))
+        if u.intent is Intent.SMALLTALK:
+            return self._reply(question, u, composer.compose_smalltalk(question), [], SourceList(state.catalog))
+
+        retrieved = self.retrieve(u.query, u.facets)
+        self._settle_intent(u, retrieved, question)
+        return self.compose(question, u, retrieved, profile)
+
+    def retrieve(self, query: str, facets: Facets) -> Retrieved:
+        state = self.state
+        vector = self.embeddings.embed_query(query)
+        dense = state.dense.search(vector, DENSE_K)
+        lexical = state.lexical.search(query, LEXICAL_K)
+        fused = reciprocal_rank_fusion(dense, lexical)
+        out = Retrieved()
+        for hit in dense:
+            if hit.chunk.kind == "credential":
+                out.best_credential_similarity = max(out.best_credential_similarity, hit.score)
+        for hit in fused:
+            if hit.chunk.kind == "credential":
+                out.credentials.setdefault(hit.chunk.record_id, hit.score)
+            elif hit.chunk.kind == "guide":
+                out.guides.append(hit.chunk)
+            elif hit.chunk.kind == "occupation":
+                out.occupations.append(hit.chunk)
+        return out
+
+    def _settle_intent(self, u: Understanding, retrieved: Retrieved, question: str) -> None:
+        """A question that names no field but reads like a request: trust retrieval, or admit not knowing."""
+        if u.intent is Intent.GUIDANCE and not u.facets.domains and retrieved.best_credential_similarity >= RELEVANT_SIMILARITY:
+            from bot.advisor.understanding import _GUIDANCE
+
+            if not _GUIDANCE.search(question):
+                u.intent = Intent.RECOMMEND
+
+    def compose(self, question: str, u: Understanding, retrieved: Retrieved, profile: Profile | None) -> Answer:
+        catalog = self.state.catalog
+        sources = SourceList(catalog)
+        facets = u.facets
+        intent = u.intent
+
+        if intent is Intent.GUIDANCE:
+            guides = _prefer_guidance(retrieved.guides)
+            return self._reply(question, u, composer.compose_guidance(guides[:3], question, sources), [], sources)
+
+        if intent in (Intent.CREDENTIAL_INFO, Intent.COMPARE):
+            ids = u.referenced or facets.credential_ids
+            creds = [catalog.credentials[i] for i in ids if i in catalog.credentials]
+            if intent is Intent.COMPARE and len(creds) >= 2:
+                cands = [Candidate(c) for c in creds]
+                return self._reply(question, u, composer.compose_compare(cands, facets, profile, sources), cands, sources)
+            if creds:
+                return self._info(question, u, creds[0], sources)
+
+        pathway: list[tuple[str, str]] = []
+        occupation = catalog.occupations.get(facets.target_occupation or "")
+        if occupation is None and intent is Intent.CAREER_SWITCH:
+            occupation = _occupation_for(catalog, facets, retrieved)
+        if occupation is not None:
+            pathway = [(s.credential, s.stage.value) for s in occupation.pathway]
+        guide_sections = self._switch_guides(u, retrieved, occupation)
+        mentions = [cid for chunk in guide_sections[:3] for cid in chunk.listed("credentials")]
+        ranked = rank(catalog, retrieved.credentials, facets, profile, intent, pathway=pathway, guide_mentions=mentions)
+        if intent is Intent.CAREER_SWITCH:
+            ordered = _pathway_order(ranked, pathway)
+            text = composer.compose_switch(occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources)
+            return self._reply(question, u, text, ordered[:4], sources)
+
+        if not facets.domains and not facets.credential_ids and retrieved.best_credential_similarity < RELEVANT_SIMILARITY:
+            return self._reply(question, u, composer.compose_unknown(), [], sources)
+        return self._reply(question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources)
+
+    def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
+        catalog = self.state.catalog
+        successor = catalog.successor(cred) if cred.status is Status.RETIRED else None
+        following = [c for c in catalog.credentials.values() if cred.id in c.prerequisite_ids and c.status is Status.ACTIVE]
+        for occ in catalog.occupations.values():
+            steps = [s.credential for s in occ.pathway]
+            if cred.id in steps and steps.index(cred.id) + 1 < len(steps):
+                nxt = catalog.credentials.get(steps[steps.index(cred.id) + 1])
+                if nxt is not None and nxt not in following and nxt.status is Status.ACTIVE:
+                    following.append(nxt)
+        text = composer.compose_info(cred, successor, following, sources)
+        # A retired credential is never recommended as such: its successor stands in its place.
+        shown = [Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)] if successor else []
+        if cred.status is Status.ACTIVE:
+            shown = [Candidate(cred)]
+        return self._reply(question, u, text, shown, sources)
+
+    def _switch_guides(self, u: Understanding, retrieved: Retrieved, occupation: object) -> list[IndexedChunk]:
+        catalog = self.state.catalog
+        if u.guide_roles:
+            sections = catalog.guide_chunks(u.guide_roles[0])
+            if sections:
+                return sections
+        switch = [c for c in retrieved.guides if c.meta.get("guide_kind") == "career-switch"]
+        if switch:
+            return catalog.guide_chunks(switch[0].record_id)
+        return []
+
+    def _reply(self, question: str, u: Understanding, text: str, cands: Sequence[Candidate], sources: SourceList) -> Answer:
+        recs = [
+            Recommendation(
+                id=c.credential.id,
+                name=c.credential.name,
+                provider=c.credential.provider,
+                domains=[d.value for d in c.credential.domains],
+                level=c.credential.level.value,
+                status=c.credential.status.value,
+                url=c.credential.url,
+                reason=composer._why(c) if c.reasons else "",
+            )
+            for c in cands
+        ]
+        return Answer(
+            question=question,
+            intent=u.intent,
+            in_scope=u.in_scope,
+            mode="grounded",
+            text=text,
+            recommendations=recs,
+            sources=sources.sources,
+            facets=u.facets,
+        )
+
+
+def _prefer_guidance(chunks: Sequence[IndexedChunk]) -> list[IndexedChunk]:
+    general = [c for c in chunks if c.meta.get("guide_kind") == "guidance"]
+    return general or list(chunks)
+
+
+def _occupation_for(catalog: Catalog, facets: Facets, retrieved: Retrieved) -> object:
+    if facets.domains:
+        for occ in catalog.occupations.values():
+            if occ.domains[0] == facets.domains[0]:
+                return occ
+    if retrieved.occupations:
+        return catalog.occupations.get(retrieved.occupations[0].record_id)
+    return None
+
+
+def _pathway_order(ranked: Sequence[Candidate], pathway: Sequence[tuple[str, str]]) -> list[Candidate]:
+    """Career switches follow the occupation's path in order, best-ranked alternatives after."""
+    stage_rank = {"first": 0, "next": 1, "later": 2}
+    position = {cid: (stage_rank[stage], i) for i, (cid, stage) in enumerate(pathway)}
+    on_path = sorted((c for c in ranked if c.credential.id in position), key=lambda c: position[c.credential.id])
+    # when the person's level or budget rules out a first step, the ranking has already pushed it down
+    first_choice = [c for c in ranked[:1] if c.credential.id not in position]
+    rest = [c for c in ranked if c.credential.id not in position and c not in first_choice]
+    return first_choice + on_path + rest if first_choice and not on_path else on_path + rest
+
+
+__all__ = ["Advisor", "Retrieved", "Scored"]

@@ -1,0 +1,324 @@
+"""Understanding a question: which intent, and which facets (domain, level, budget, roles...).
+
+Rules over the knowledge base's own vocabulary; follow-up questions borrow the facets of the
+previous turn. No language model is needed here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.advisor.catalog import Catalog
+from bot.advisor.models import Facets, Intent, Profile, Turn
+from bot.advisor.vocabulary import (
+    ADVANCED_WORDS,
+    BEGINNER_WORDS,
+    DOMAIN_KEYWORDS,
+    INTERMEDIATE_WORDS,
+    VENDOR_PROVIDERS,
+    Vocabulary,
+    match_form,
+)
+from ingest.schema import Domain, Level
+
+_INJECTION = re.compile(
+    r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|prompts?|rules)"
+    r"|(system|hidden|initial) prompt|disregard (your|all|the) (instructions|rules)"
+    r"|you are now|act as (an? )?(unrestricted|jailbroken|dan)|developer mode|reveal (your|the) (instructions|prompt)"
+    r"|print (your|the) (instructions|prompt|rules)|jailbreak",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\s*(hi|hello|hey|hiya|yo|howdy|good (morning|afternoon|evening)|greetings|thanks?( you)?|thank you|thx|cheers|"
+    r"bye|goodbye|see you|ok(ay)?|cool|great|nice|who are you|what can you do|what do you do|help|start)\b[\s!.?,]*"
+    r"(there|bot|again|so much|a lot|!|\.)*\s*$",
+    re.IGNORECASE,
+)
+_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference between|differences between|better than|which is better|or)\b", re.I)
+_STRONG_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference|differences|better)\b", re.I)
+_SWITCH = re.compile(
+    r"\b(become an?|becoming an?|switch(ing)? (to|into|careers?)|transition(ing)? (to|into)|move (in)?to|moving (in)?to|"
+    r"career change|change careers?|changing careers?|get into|getting into|break into|pivot(ing)? (to|into)|"
+    r"career switch|retrain(ing)? as|work as an?|land (a|my first) job|start a career|career in)\b",
+    re.I,
+)
+_CURRENT_ROLE = re.compile(
+    r"\b(?:i am an?|i'?m an?|i am currently an?|i'?m currently an?|i work (?:in|as an?)|i'?ve been an?|"
+    r"i have been an?|coming from|my background is(?: in)?|background in|currently (?:in|an?)|former|ex-)\s+"
+    r"([a-z][a-z &/-]{2,40}?)(?=\s+(?:and|but|who|with|looking|wanting|for|,|\.|$)|[,.!?]|$)",
+    re.I,
+)
+_INFO = re.compile(
+    r"\b(what is|what's|what does|tell me (more )?about|worth|cost|price|how much|how long|how hard|"
+    r"cover|covers|exam|prerequisites?|renew|renewal|expire|valid|retired|still|pass rate|difficult|syllabus|"
+    r"details|info|information)\b",
+    re.I,
+)
+_RECOMMEND = re.compile(
+    r"\b(cert|certs|certification|certifications|certificate|certificates|credential|credentials|course|courses|"
+    r"qualification|qualifications|badge|program|programme|options|recommend|suggest|best|which|what should|"
+    r"where (do|should) i start|start with|learn|training|exam)\b",
+    re.I,
+)
+_GUIDANCE = re.compile(
+    r"\b(micro ?-?credentials?|badges?|linkedin|employer|employers|reimburs\w*|sponsor\w*|pay for|degree|degrees|"
+    r"stack\w*|legit\w*|scam|worth it|value|accredit\w*|expire|renew\w*|continuing education|cpe|pdus?|"
+    r"study tips?|study plan|how to study|exam tips?|proctor\w*|open badges?|credly|resume|cv|hiring|recruiters?|"
+    r"self ?-?paced|flexib\w*|soft skills?|keep (my )?skills|stay current|up to date|choose|choosing)\b",
+    re.I,
+)
+# Words that show a question is about learning, work or careers even when no field is named.
+_IN_SCOPE = re.compile(
+    r"\b(career|careers|job|jobs|role|roles|work|skill|skills|learn|learning|study|studying|exam|exams|cert\w*|"
+    r"credential\w*|course\w*|qualification\w*|training|upskill\w*|reskill\w*|interview|portfolio|salary|"
+    r"employ\w*|profession\w*|industry|tech|it|promotion|internship|apprentice\w*|bootcamp|plan|roadmap)\b",
+    re.I,
+)
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|what about|how about|any|anything|something|ok|okay|also|instead|but|what if|those|these|them|it|that|"
+    r"the (first|second|third|last|other|next)|more about|cheaper|free|shorter|easier|harder)\b",
+    re.I,
+)
+_ORDINAL = {
+    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1,
+    "top": 0, "number 1": 0, "number 2": 1, "number 3": 2, "#1": 0, "#2": 1, "#3": 2,
+}
+_BUDGET = re.compile(r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*[$£€]?\s*(\d[\d,]*)\s*(k\b)?", re.I)
+_MONEY = re.compile(r"[$£€]\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:usd|dollars|bucks|eur|euros|gbp|pounds)\b", re.I)
+_HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\s*(?:a|per|/|each|every)\s*(?:week|wk)", re.I)
+_CHEAP = re.compile(r"\b(cheap|cheaper|cheapest|low cost|low-cost|affordable|inexpensive|small budget|tight budget|limited budget|budget friendly|not expensive)\b", re.I)
+_FREE = re.compile(r"\b(free|no cost|without paying|for nothing)\b", re.I)
+_NEUTRAL = re.compile(r"\bvendor[- ]?(neutral|agnostic|independent)\b|\bnot tied to\b", re.I)
+
+CHEAP_BUDGET_USD = 150.0
+
+
+@dataclass
+class Understanding:
+    intent: Intent
+    facets: Facets
+    in_scope: bool
+    injection: bool = False
+    follow_up: bool = False
+    referenced: list[str] = field(default_factory=list)  # credential ids picked by "the second one"
+    guide_roles: list[str] = field(default_factory=list)  # career-switch guide ids for the current role
+    query: str = ""  # the text to retrieve with (the question, enriched for follow-ups)
+
+
+def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
+    """Credential ids named in the question, longest name first, without overlapping matches."""
+    hits: list[tuple[int, int, set[str]]] = []
+    for name, ids in vocab.credential_forms.items():
+        start = form.find(name)
+        while start != -1:
+            hits.append((start, start + len(name), ids))
+            start = form.find(name, start + 1)
+    hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
+    taken: list[tuple[int, int]] = []
+    found: list[tuple[int, str]] = []
+    for start, end, ids in hits:
+        # the spaces that pad each form may be shared by neighbouring names
+        if any(start < t_end - 1 and t_start < end - 1 for t_start, t_end in taken):
+            continue
+        taken.append((start, end))
+        found.extend((start, cid) for cid in sorted(ids))
+    ordered: list[str] = []
+    for _, cid in sorted(found):
+        if cid not in ordered:
+            ordered.append(cid)
+    return ordered
+
+
+def _find_domains(form: str) -> list[Domain]:
+    scored: list[tuple[int, int, Domain]] = []
+    for domain, words in DOMAIN_KEYWORDS.items():
+        positions = [form.find(f" {w} ") for w in words if f" {w} " in form]
+        if positions:
+            longest = max(len(w) for w in words if f" {w} " in form)
+            scored.append((-longest, min(positions), domain))
+    scored.sort(key=lambda s: (s[0], s[1]))
+    return [d for _, _, d in scored]
+
+
+def _find_level(form: str) -> Level | None:
+    for words, level in ((ADVANCED_WORDS, Level.ADVANCED), (INTERMEDIATE_WORDS, Level.INTERMEDIATE), (BEGINNER_WORDS, Level.BEGINNER)):
+        if any(f" {match_form(w).strip()} " in form for w in words):
+            return level
+    return None
+
+
+def _amount(text: str, thousands: str | None) -> float:
+    value = float(text.replace(",", ""))
+    return value * 1000 if thousands else value
+
+
+def _find_budget(question: str) -> tuple[float | None, bool]:
+    if _FREE.search(question) and not re.search(r"\bfree time\b", question, re.I):
+        return 0.0, True
+    match = _BUDGET.search(question)
+    if match:
+        return _amount(match.group(1), match.group(2)), False
+    money = _MONEY.search(question)
+    if money and re.search(r"\b(budget|afford|spend|cost|pay)\b", question, re.I):
+        return _amount(money.group(1) or money.group(2), None), False
+    if _CHEAP.search(question):
+        return CHEAP_BUDGET_USD, False
+    return None, False
+
+
+def _find_occupation(form: str, vocab: Vocabulary, after: int = 0) -> str | None:
+    best: tuple[int, int, str] | None = None
+    for name, occ_id in vocab.occupation_forms.items():
+        pos = form.find(name, after)
+        if pos != -1 and (best is None or (pos, -len(name)) < (best[0], best[1])):
+            best = (pos, -len(name), occ_id)
+    return best[2] if best else None
+
+
+def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None, list[str]]:
+    role = None
+    match = _CURRENT_ROLE.search(question)
+    if match:
+        role = match.group(1).strip().lower()
+    guides: list[str] = []
+    search_in = match_form(role) if role else form
+    for name, guide_ids in sorted(vocab.role_forms.items(), key=lambda kv: -len(kv[0])):
+        if name in search_in:
+            guides.extend(g for g in sorted(guide_ids) if g not in guides)
+    return role, guides
+
+
+def _providers(form: str) -> list[str]:
+    found = []
+    for word, provider in VENDOR_PROVIDERS.items():
+        if f" {word} " in form and provider not in found:
+            found.append(provider)
+    return found
+
+
+def understand(
+    question: str,
+    catalog: Catalog,
+    vocab: Vocabulary,
+    profile: Profile | None = None,
+    history: Sequence[Turn] = (),
+) -> Understanding:
+    text = " ".join(question.split())
+    form = match_form(text)
+    if _INJECTION.search(text):
+        return Understanding(Intent.OUT_OF_SCOPE, Facets(), in_scope=False, injection=True, query=text)
+
+    named = _find_credentials(form, vocab)
+    domains = _find_domains(form)
+    level = _find_level(form)
+    budget, free_only = _find_budget(text)
+    hours = _HOURS.search(text)
+    providers = _providers(form)
+    switch = _SWITCH.search(text)
+    target = _find_occupation(form, vocab, after=switch.start() if switch else 0) if switch else _find_occupation(form, vocab)
+    role, guide_roles = _find_roles(text, form, vocab)
+
+    for cid in named:
+        for domain in catalog.credentials[cid].domains[:1]:
+            if domain not in domains:
+                domains.append(domain)
+    if target and not domains:
+        domains.extend(catalog.occupations[target].domains[:1])
+
+    facets = Facets(
+        domains=domains,
+        level=level,
+        budget_usd=budget,
+        free_only=free_only,
+        hours_per_week=float(hours.group(1)) if hours else None,
+        providers=providers,
+        vendor_neutral=bool(_NEUTRAL.search(text)),
+        current_role=role,
+        target_occupation=target,
+        credential_ids=named,
+    )
+
+    last = history[-1] if history else None
+    referenced = _ordinal_reference(form, last)
+    follow_up = last is not None and last.intent not in (Intent.OUT_OF_SCOPE, Intent.SMALLTALK) and (
+        bool(referenced) or (bool(_FOLLOW_UP.search(text)) and not domains and not named and not target)
+    )
+    if follow_up and last is not None:
+        facets = _inherit(facets, last.facets)
+
+    intent = _intent(text, form, facets, named, referenced, bool(switch), bool(guide_roles), follow_up, last)
+    in_scope = intent is not Intent.OUT_OF_SCOPE
+    query = text
+    if follow_up and last is not None:
+        query = f"{last.question} {text}"
+    return Understanding(intent, facets, in_scope, follow_up=follow_up, referenced=referenced, guide_roles=guide_roles, query=query)
+
+
+def _ordinal_reference(form: str, last: Turn | None) -> list[str]:
+    if last is None or not last.recommendation_ids:
+        return []
+    if not re.search(r"\b(one|option|cert|certification|credential|recommendation|choice)\b", form) and " it " not in form:
+        return []
+    for word, index in _ORDINAL.items():
+        if f" {word} " in form and (index < len(last.recommendation_ids) or index == -1):
+            return [last.recommendation_ids[index]]
+    if re.search(r" (it|that one|this one) ", form):
+        return [last.recommendation_ids[0]]
+    return []
+
+
+def _inherit(facets: Facets, previous: Facets) -> Facets:
+    """A follow-up keeps what the last turn asked for unless it says otherwise."""
+    merged = previous.model_copy()
+    for name in ("level", "budget_usd", "hours_per_week", "current_role", "target_occupation"):
+        value = getattr(facets, name)
+        if value is not None:
+            setattr(merged, name, value)
+    merged.free_only = facets.free_only or (previous.free_only and facets.budget_usd is None)
+    if facets.domains:
+        merged.domains = facets.domains
+    if facets.providers:
+        merged.providers = facets.providers
+    merged.vendor_neutral = facets.vendor_neutral or previous.vendor_neutral
+    merged.credential_ids = facets.credential_ids
+    return merged
+
+
+def _intent(
+    text: str,
+    form: str,
+    facets: Facets,
+    named: list[str],
+    referenced: list[str],
+    switch: bool,
+    known_role: bool,
+    follow_up: bool,
+    last: Turn | None,
+) -> Intent:
+    if _GREETING.match(text) and not named and not facets.domains:
+        return Intent.SMALLTALK
+    if referenced:
+        return Intent.COMPARE if _STRONG_COMPARE.search(text) and len(referenced) > 1 else Intent.CREDENTIAL_INFO
+    if len(named) >= 2 and _COMPARE.search(text):
+        return Intent.COMPARE
+    if switch and (facets.target_occupation or facets.domains or known_role):
+        return Intent.CAREER_SWITCH
+    if facets.current_role and facets.target_occupation:
+        return Intent.CAREER_SWITCH
+    if len(named) == 1 or (named and _INFO.search(text) and not _RECOMMEND.search(text)):
+        return Intent.CREDENTIAL_INFO
+    if _GUIDANCE.search(text) and not facets.domains and not named:
+        return Intent.GUIDANCE
+    if facets.domains or facets.target_occupation:
+        if last is not None and follow_up and last.intent is Intent.CAREER_SWITCH:
+            return Intent.RECOMMEND
+        return Intent.RECOMMEND
+    if follow_up and last is not None:
+        return Intent.RECOMMEND if last.intent in (Intent.RECOMMEND, Intent.CAREER_SWITCH, Intent.COMPARE) else last.intent
+    if _GUIDANCE.search(text):
+        return Intent.GUIDANCE
+    if _IN_SCOPE.search(text) or _RECOMMEND.search(text):
+        return Intent.GUIDANCE
+    return Intent.OUT_OF_SCOPE

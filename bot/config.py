@@ -1,0 +1,120 @@
+"""Settings, read once from the environment and `.env`, validated before anything starts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingest.embeddings import DEFAULT_MODEL
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+
+
+def _id_list(value: Any) -> Any:
+    """Accept "1, 2,3" as well as a list; empty means nobody is listed."""
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+        return [p for p in parts if p]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = Field(default=None, description="Bot token from @BotFather")
+    telegram_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    data_dir: Path = Path("data")
+    knowledge_dir: Path = Path("knowledge")
+    chroma_path: Path | None = None
+    chroma_url: str | None = None
+    database_url: str | None = None
+    embedding_model: str = DEFAULT_MODEL
+    llm_model: str = ""
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: str = "INFO"
+    log_message_text: bool = False
+
+    @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        return _id_list(value)
+
+    @field_validator("telegram_bot_token", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("chroma_url", "database_url", "llm_base_url", mode="before")
+    @classmethod
+    def _blank_url_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram tokens look like 123456789:AA...; catching a pasted URL or quote early saves a confusing 401.
+        if value is not None:
+            raw = value.get_secret_value().strip()
+            head, _, tail = raw.partition(":")
+            if not head.isdigit() or len(tail) < 20 or any(ch.isspace() for ch in raw):
+                raise ValueError("does not look like a bot token from @BotFather (expected <digits>:<secret>)")
+            return SecretStr(raw)
+        return value
+
+    @field_validator("telegram_base_url", "chroma_url", "llm_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(sorted(LOG_LEVELS))}")
+        return level
+
+    @model_validator(mode="after")
+    def _derived_paths(self) -> Settings:
+        if self.chroma_path is None:
+            self.chroma_path = self.data_dir / "chroma"
+        if self.database_url is None:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'bot.sqlite3').as_posix()}"
+        return self
+
+    @property
+    def index_path(self) -> Path:
+        assert self.chroma_path is not None  # set by _derived_paths
+        return self.chroma_path
+
+    @property
+    def bot_api_base_url(self) -> str:
+        """The base URL PTB expects: it appends the token directly, so it must end in /bot."""
+        base = self.telegram_base_url.rstrip("/")
+        return base if base.endswith("/bot") else f"{base}/bot"
+
+    @property
+    def bot_api_file_url(self) -> str:
+        return self.bot_api_base_url[: -len("/bot")] + "/file/bot"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming it."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

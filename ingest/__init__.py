@@ -1,0 +1,1 @@
+"""The knowledge library: schema, loading and validation, chunking, embeddings and the Chroma index."""
