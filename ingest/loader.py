@@ -75,7 +75,9 @@ def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
     return line
 
 
-def _problems_from(error: ValidationError, rel: str, node: yaml.Node | None, prefix: Sequence[int | str]) -> list[Problem]:
+def _problems_from(
+    error: ValidationError, rel: str, node: yaml.Node | None, prefix: Sequence[int | str]
+) -> list[Problem]:
     problems = []
     for item in error.errors():
         loc = list(prefix) + list(item["loc"])
@@ -142,7 +144,7 @@ def parse_guide(text: str, rel: str, problems: list[Problem]) -> Guide | None:
 def split_sections(body: str) -> list[GuideSection]:
     """Cut Markdown into (heading, text) pieces at level-1 and level-2 headings."""
     sections: list[GuideSection] = []
-    heading, lines = "", []
+    heading, lines = "", list[str]()
 
     def flush() -> None:
         text = "\n".join(lines).strip()
@@ -171,7 +173,11 @@ def load_knowledge(root: Path) -> KnowledgeBase:
 
     def remember(kind: str, record_id: str, path: str, seen: dict[str, Any]) -> bool:
         if record_id in seen:
-            problems.append(Problem(path, None, "id", f"duplicate {kind} id {record_id!r} (also in {kb.paths[f'{kind}:{record_id}']})"))
+            problems.append(
+                Problem(
+                    path, None, "id", f"duplicate {kind} id {record_id!r} (also in {kb.paths[f'{kind}:{record_id}']})"
+                )
+            )
             return False
         kb.paths[f"{kind}:{record_id}"] = path
         return True

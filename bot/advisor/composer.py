@@ -10,8 +10,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.advisor.catalog import Catalog, IndexedChunk
-from bot.advisor.models import Facets, Intent, Profile
+from bot.advisor.catalog import IndexedChunk
+from bot.advisor.models import Facets, Profile
 from bot.advisor.ranking import Candidate
 from bot.advisor.retrieval import tokenize
 from bot.advisor.sources import SourceList
@@ -76,7 +76,9 @@ def _numbered(cands: Sequence[Candidate], sources: SourceList) -> list[str]:
         lines.append(f"   {facts_line(cred)}")
         lines.append(f"   Why: {_why(cand)}")
         if cand.replaced is not None:
-            lines.append(f"   Note: {cand.replaced.name} was retired; this is its replacement. {sources.cite_credential(cand.replaced.id)}")
+            lines.append(
+                f"   Note: {cand.replaced.name} was retired; this is its replacement. {sources.cite_credential(cand.replaced.id)}"
+            )
         lines.append(f"   {cred.url}")
     return lines
 
@@ -103,7 +105,10 @@ def compose_recommend(cands: Sequence[Candidate], facets: Facets, profile: Profi
     lines += _numbered(top, sources)
     first = top[0].credential
     prereq = first.prerequisites[0] if first.prerequisites else "there are no formal prerequisites"
-    lines += ["", f"What to do first: start with {first.name}; {prereq[0].lower() + prereq[1:]} {sources.cite_credential(first.id)}".rstrip()]
+    lines += [
+        "",
+        f"What to do first: start with {first.name}; {prereq[0].lower() + prereq[1:]} {sources.cite_credential(first.id)}".rstrip(),
+    ]
     lines.append(_varies_note([c.credential for c in top]))
     return "\n".join(lines)
 
@@ -157,7 +162,9 @@ def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | Non
     )
 
 
-def compose_info(cred: Credential, successor: Credential | None, following: Sequence[Credential], sources: SourceList) -> str:
+def compose_info(
+    cred: Credential, successor: Credential | None, following: Sequence[Credential], sources: SourceList
+) -> str:
     cite = sources.cite_credential(cred.id)
     lines = [f"{cred.name} ({cred.provider}) {cite}"]
     if cred.status is Status.RETIRED:
@@ -180,7 +187,11 @@ def compose_info(cred: Credential, successor: Credential | None, following: Sequ
         f"Official page: {cred.url}",
     ]
     if successor is not None:
-        lines += ["", f"Instead: {successor.name} ({successor.provider}) · {facts_line(successor)} {sources.cite_credential(successor.id)}", f"   {successor.url}"]
+        lines += [
+            "",
+            f"Instead: {successor.name} ({successor.provider}) · {facts_line(successor)} {sources.cite_credential(successor.id)}",
+            f"   {successor.url}",
+        ]
     elif following:
         nxt = ", ".join(f"{c.name} {sources.cite_credential(c.id)}" for c in following[:2])
         lines += ["", f"What comes next: {nxt}"]
@@ -201,18 +212,29 @@ def compose_switch(
     per_week = facets.hours_per_week or (profile.hours_per_week if profile else None)
     assumed = per_week is None
     per_week = per_week or DEFAULT_HOURS_PER_WEEK
-    target = occupation.title if occupation else (facets.domains[0].value.replace("-", " ") if facets.domains else "your new field")
+    target = (
+        occupation.title
+        if occupation
+        else (facets.domains[0].value.replace("-", " ") if facets.domains else "your new field")
+    )
     lines = [f"Moving {'from ' + role + ' ' if role else ''}into {target}: a realistic plan.", ""]
     by_heading = {c.meta.get("heading", "").lower(): c for c in guide_sections}
     transferable = _section(by_heading, "transferable")
     if transferable is not None:
-        lines.append(f"What you already bring: {_key_sentences(transferable.text, question, 2)} {sources.cite(transferable)}")
+        lines.append(
+            f"What you already bring: {_key_sentences(transferable.text, question, 2)} {sources.cite(transferable)}"
+        )
     gap = _section(by_heading, "gap")
     if occupation is not None:
-        lines.append(f"What the role needs: {', '.join(occupation.core_skills[:6])}. {sources.cite_occupation(occupation.id)}")
+        lines.append(
+            f"What the role needs: {', '.join(occupation.core_skills[:6])}. {sources.cite_occupation(occupation.id)}"
+        )
     if gap is not None:
         lines.append(f"The gap to close: {_key_sentences(gap.text, question, 2)} {sources.cite(gap)}")
-    lines += ["", f"Your pathway (at {per_week:g} hours a week{', an assumption; tell me your hours for a firmer plan' if assumed else ''}):"]
+    lines += [
+        "",
+        f"Your pathway (at {per_week:g} hours a week{', an assumption; tell me your hours for a firmer plan' if assumed else ''}):",
+    ]
     week = 0
     for i, cand in enumerate(pathway[:4], 1):
         cred = cand.credential
@@ -245,7 +267,11 @@ def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | N
 
 def _key_sentences(text: str, question: str, count: int) -> str:
     """The sentences of a section that best match the question, in their original order."""
-    body = " ".join(line.strip().lstrip("-*0123456789. ").strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    body = " ".join(
+        line.strip().lstrip("-*0123456789. ").strip()
+        for line in text.splitlines()
+        if line.strip() and not line.startswith("#")
+    )
     body = body.replace("**", "")
     sentences = [s.strip() for s in _SENTENCE.split(body) if len(s.strip()) > 20]
     if not sentences:
@@ -280,11 +306,17 @@ def compose_smalltalk(question: str) -> str:
         return "You're welcome! Ask me any time about certifications or your next career step."
     if re.search(r"\b(bye|goodbye|see you)\b", question, re.I):
         return "Good luck with your learning! Come back whenever you want a next step."
-    return "Hi! " + CAPABILITIES + " For example: \"which cert for cloud?\" or \"I'm in marketing, how do I become a data analyst?\""
+    return (
+        "Hi! "
+        + CAPABILITIES
+        + ' For example: "which cert for cloud?" or "I\'m in marketing, how do I become a data analyst?"'
+    )
 
 
 def compose_unknown() -> str:
-    return "I don't know that: nothing in my catalog matches it well enough to give you a grounded answer. " + CAPABILITIES
+    return (
+        "I don't know that: nothing in my catalog matches it well enough to give you a grounded answer. " + CAPABILITIES
+    )
 
 
 def level_label(level: Level | None) -> str:

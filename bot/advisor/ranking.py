@@ -182,7 +182,9 @@ def _time_fit(cand: Candidate, wants: Wants) -> float:
     if weeks > MAX_WEEKS_REASONABLE:
         return -TOO_LONG_PENALTY
     if cand.credential.hours.max / wants.hours_per_week <= 12:
-        cand.reasons.append(f"doable in about {max(1, round(cand.credential.hours.max / wants.hours_per_week))} weeks at your pace")
+        cand.reasons.append(
+            f"doable in about {max(1, round(cand.credential.hours.max / wants.hours_per_week))} weeks at your pace"
+        )
     return 0.0
 
 
@@ -220,7 +222,9 @@ def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants) ->
             successor = catalog.successor(cred)
             if successor is None:
                 continue
-            cand = Candidate(successor, cand.relevance, cand.score, [f"replaces the retired {cred.name}"], replaced=cred)
+            cand = Candidate(
+                successor, cand.relevance, cand.score, [f"replaces the retired {cred.name}"], replaced=cred
+            )
         if cand.credential.id in seen or cand.credential.id in wants.completed:
             continue
         seen.add(cand.credential.id)

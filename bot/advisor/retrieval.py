@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -19,8 +20,49 @@ from bot.advisor.catalog import Catalog, IndexedChunk
 RRF_K = 60
 _TOKEN = re.compile(r"[a-z0-9+#]+")
 _STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i i'm im in is it me my of on or should so "
-    "that the to what which who why will with you your want get into".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "i'm",
+        "im",
+        "in",
+        "is",
+        "it",
+        "me",
+        "my",
+        "of",
+        "on",
+        "or",
+        "should",
+        "so",
+        "that",
+        "the",
+        "to",
+        "what",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "want",
+        "get",
+        "into",
+    ]
 )
 
 
@@ -68,7 +110,7 @@ class DenseIndex:
         self.catalog = catalog
 
     def search(self, vector: Sequence[float], k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
-        where: dict[str, object] | None = None
+        where: dict[str, Any] | None = None
         if kinds:
             where = {"kind": kinds[0]} if len(kinds) == 1 else {"kind": {"$in": list(kinds)}}
         results = self.store.similarity_search_by_vector_with_relevance_scores(list(vector), k=k, filter=where)

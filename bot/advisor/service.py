@@ -25,7 +25,7 @@ from bot.advisor.understanding import Understanding, understand
 from bot.advisor.vocabulary import Vocabulary
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
-from ingest.schema import Credential, Status
+from ingest.schema import Credential, Occupation, Status
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +71,15 @@ class Advisor:
     def _reload(self) -> None:
         collection = open_active_collection(self.client, self.embeddings)
         catalog = Catalog.from_collection(collection)
-        store = Chroma(client=self.client, collection_name=collection.name, embedding_function=self.embeddings, create_collection_if_not_exists=False)
-        self._loaded = _Loaded(catalog, Vocabulary.from_catalog(catalog), LexicalIndex(catalog.chunks), DenseIndex(store, catalog))
+        store = Chroma(
+            client=self.client,
+            collection_name=collection.name,
+            embedding_function=self.embeddings,
+            create_collection_if_not_exists=False,
+        )
+        self._loaded = _Loaded(
+            catalog, Vocabulary.from_catalog(catalog), LexicalIndex(catalog.chunks), DenseIndex(store, catalog)
+        )
         logger.info("advisor loaded index %s (%d chunks)", collection.name, len(catalog.chunks))
 
     def refresh(self, force: bool = False) -> bool:
@@ -142,7 +149,11 @@ class Advisor:
 
     def _settle_intent(self, u: Understanding, retrieved: Retrieved, question: str) -> None:
         """A question that names no field but reads like a request: trust retrieval, or admit not knowing."""
-        if u.intent is Intent.GUIDANCE and not u.facets.domains and retrieved.best_credential_similarity >= RELEVANT_SIMILARITY:
+        if (
+            u.intent is Intent.GUIDANCE
+            and not u.facets.domains
+            and retrieved.best_credential_similarity >= RELEVANT_SIMILARITY
+        ):
             from bot.advisor.understanding import _GUIDANCE
 
             if not _GUIDANCE.search(question):
@@ -163,7 +174,9 @@ class Advisor:
             creds = [catalog.credentials[i] for i in ids if i in catalog.credentials]
             if intent is Intent.COMPARE and len(creds) >= 2:
                 cands = [Candidate(c) for c in creds]
-                return self._reply(question, u, composer.compose_compare(cands, facets, profile, sources), cands, sources)
+                return self._reply(
+                    question, u, composer.compose_compare(cands, facets, profile, sources), cands, sources
+                )
             if creds:
                 return self._info(question, u, creds[0], sources)
 
@@ -173,22 +186,32 @@ class Advisor:
             occupation = _occupation_for(catalog, facets, retrieved)
         if occupation is not None:
             pathway = [(s.credential, s.stage.value) for s in occupation.pathway]
-        guide_sections = self._switch_guides(u, retrieved, occupation)
+        guide_sections = self._switch_guides(u, retrieved)
         mentions = [cid for chunk in guide_sections[:3] for cid in chunk.listed("credentials")]
         ranked = rank(catalog, retrieved.credentials, facets, profile, intent, pathway=pathway, guide_mentions=mentions)
         if intent is Intent.CAREER_SWITCH:
             ordered = _pathway_order(ranked, pathway)
-            text = composer.compose_switch(occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources)
+            text = composer.compose_switch(
+                occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources
+            )
             return self._reply(question, u, text, ordered[:4], sources)
 
-        if not facets.domains and not facets.credential_ids and retrieved.best_credential_similarity < RELEVANT_SIMILARITY:
+        if (
+            not facets.domains
+            and not facets.credential_ids
+            and retrieved.best_credential_similarity < RELEVANT_SIMILARITY
+        ):
             return self._reply(question, u, composer.compose_unknown(), [], sources)
-        return self._reply(question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources)
+        return self._reply(
+            question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources
+        )
 
     def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
         catalog = self.state.catalog
         successor = catalog.successor(cred) if cred.status is Status.RETIRED else None
-        following = [c for c in catalog.credentials.values() if cred.id in c.prerequisite_ids and c.status is Status.ACTIVE]
+        following = [
+            c for c in catalog.credentials.values() if cred.id in c.prerequisite_ids and c.status is Status.ACTIVE
+        ]
         for occ in catalog.occupations.values():
             steps = [s.credential for s in occ.pathway]
             if cred.id in steps and steps.index(cred.id) + 1 < len(steps):
@@ -197,12 +220,14 @@ class Advisor:
                     following.append(nxt)
         text = composer.compose_info(cred, successor, following, sources)
         # A retired credential is never recommended as such: its successor stands in its place.
-        shown = [Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)] if successor else []
+        shown = (
+            [Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)] if successor else []
+        )
         if cred.status is Status.ACTIVE:
             shown = [Candidate(cred)]
         return self._reply(question, u, text, shown, sources)
 
-    def _switch_guides(self, u: Understanding, retrieved: Retrieved, occupation: object) -> list[IndexedChunk]:
+    def _switch_guides(self, u: Understanding, retrieved: Retrieved) -> list[IndexedChunk]:
         catalog = self.state.catalog
         if u.guide_roles:
             sections = catalog.guide_chunks(u.guide_roles[0])
@@ -213,7 +238,9 @@ class Advisor:
             return catalog.guide_chunks(switch[0].record_id)
         return []
 
-    def _reply(self, question: str, u: Understanding, text: str, cands: Sequence[Candidate], sources: SourceList) -> Answer:
+    def _reply(
+        self, question: str, u: Understanding, text: str, cands: Sequence[Candidate], sources: SourceList
+    ) -> Answer:
         recs = [
             Recommendation(
                 id=c.credential.id,
@@ -244,7 +271,7 @@ def _prefer_guidance(chunks: Sequence[IndexedChunk]) -> list[IndexedChunk]:
     return general or list(chunks)
 
 
-def _occupation_for(catalog: Catalog, facets: Facets, retrieved: Retrieved) -> object:
+def _occupation_for(catalog: Catalog, facets: Facets, retrieved: Retrieved) -> Occupation | None:
     if facets.domains:
         for occ in catalog.occupations.values():
             if occ.domains[0] == facets.domains[0]:

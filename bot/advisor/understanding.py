@@ -36,7 +36,9 @@ _GREETING = re.compile(
     r"(there|bot|again|so much|a lot|!|\.)*\s*$",
     re.IGNORECASE,
 )
-_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference between|differences between|better than|which is better|or)\b", re.I)
+_COMPARE = re.compile(
+    r"\b(compare|comparison|versus|vs\.?|difference between|differences between|better than|which is better|or)\b", re.I
+)
 _STRONG_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference|differences|better)\b", re.I)
 _SWITCH = re.compile(
     r"\b(become an?|becoming an?|switch(ing)? (to|into|careers?)|transition(ing)? (to|into)|move (in)?to|moving (in)?to|"
@@ -82,13 +84,32 @@ _FOLLOW_UP = re.compile(
     re.I,
 )
 _ORDINAL = {
-    "first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1,
-    "top": 0, "number 1": 0, "number 2": 1, "number 3": 2, "#1": 0, "#2": 1, "#3": 2,
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "last": -1,
+    "top": 0,
+    "number 1": 0,
+    "number 2": 1,
+    "number 3": 2,
+    "#1": 0,
+    "#2": 1,
+    "#3": 2,
 }
-_BUDGET = re.compile(r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*[$£€]?\s*(\d[\d,]*)\s*(k\b)?", re.I)
+_BUDGET = re.compile(
+    r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*[$£€]?\s*(\d[\d,]*)\s*(k\b)?", re.I
+)
 _MONEY = re.compile(r"[$£€]\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:usd|dollars|bucks|eur|euros|gbp|pounds)\b", re.I)
 _HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\s*(?:a|per|/|each|every)\s*(?:week|wk)", re.I)
-_CHEAP = re.compile(r"\b(cheap|cheaper|cheapest|low cost|low-cost|affordable|inexpensive|small budget|tight budget|limited budget|budget friendly|not expensive)\b", re.I)
+_CHEAP = re.compile(
+    r"\b(cheap|cheaper|cheapest|low cost|low-cost|affordable|inexpensive|small budget|tight budget|limited budget|budget friendly|not expensive)\b",
+    re.I,
+)
 _FREE = re.compile(r"\b(free|no cost|without paying|for nothing)\b", re.I)
 _NEUTRAL = re.compile(r"\bvendor[- ]?(neutral|agnostic|independent)\b|\bnot tied to\b", re.I)
 
@@ -143,7 +164,11 @@ def _find_domains(form: str) -> list[Domain]:
 
 
 def _find_level(form: str) -> Level | None:
-    for words, level in ((ADVANCED_WORDS, Level.ADVANCED), (INTERMEDIATE_WORDS, Level.INTERMEDIATE), (BEGINNER_WORDS, Level.BEGINNER)):
+    for words, level in (
+        (ADVANCED_WORDS, Level.ADVANCED),
+        (INTERMEDIATE_WORDS, Level.INTERMEDIATE),
+        (BEGINNER_WORDS, Level.BEGINNER),
+    ):
         if any(f" {match_form(w).strip()} " in form for w in words):
             return level
     return None
@@ -217,7 +242,11 @@ def understand(
     hours = _HOURS.search(text)
     providers = _providers(form)
     switch = _SWITCH.search(text)
-    target = _find_occupation(form, vocab, after=switch.start() if switch else 0) if switch else _find_occupation(form, vocab)
+    target = (
+        _find_occupation(form, vocab, after=switch.start() if switch else 0)
+        if switch
+        else _find_occupation(form, vocab)
+    )
     role, guide_roles = _find_roles(text, form, vocab)
 
     for cid in named:
@@ -242,8 +271,10 @@ def understand(
 
     last = history[-1] if history else None
     referenced = _ordinal_reference(form, last)
-    follow_up = last is not None and last.intent not in (Intent.OUT_OF_SCOPE, Intent.SMALLTALK) and (
-        bool(referenced) or (bool(_FOLLOW_UP.search(text)) and not domains and not named and not target)
+    follow_up = (
+        last is not None
+        and last.intent not in (Intent.OUT_OF_SCOPE, Intent.SMALLTALK)
+        and (bool(referenced) or (bool(_FOLLOW_UP.search(text)) and not domains and not named and not target))
     )
     if follow_up and last is not None:
         facets = _inherit(facets, last.facets)
@@ -253,13 +284,18 @@ def understand(
     query = text
     if follow_up and last is not None:
         query = f"{last.question} {text}"
-    return Understanding(intent, facets, in_scope, follow_up=follow_up, referenced=referenced, guide_roles=guide_roles, query=query)
+    return Understanding(
+        intent, facets, in_scope, follow_up=follow_up, referenced=referenced, guide_roles=guide_roles, query=query
+    )
 
 
 def _ordinal_reference(form: str, last: Turn | None) -> list[str]:
     if last is None or not last.recommendation_ids:
         return []
-    if not re.search(r"\b(one|option|cert|certification|credential|recommendation|choice)\b", form) and " it " not in form:
+    if (
+        not re.search(r"\b(one|option|cert|certification|credential|recommendation|choice)\b", form)
+        and " it " not in form
+    ):
         return []
     for word, index in _ORDINAL.items():
         if f" {word} " in form and (index < len(last.recommendation_ids) or index == -1):
@@ -316,7 +352,9 @@ def _intent(
             return Intent.RECOMMEND
         return Intent.RECOMMEND
     if follow_up and last is not None:
-        return Intent.RECOMMEND if last.intent in (Intent.RECOMMEND, Intent.CAREER_SWITCH, Intent.COMPARE) else last.intent
+        return (
+            Intent.RECOMMEND if last.intent in (Intent.RECOMMEND, Intent.CAREER_SWITCH, Intent.COMPARE) else last.intent
+        )
     if _GUIDANCE.search(text):
         return Intent.GUIDANCE
     if _IN_SCOPE.search(text) or _RECOMMEND.search(text):

@@ -1,0 +1,81 @@
+"""Shared fixtures: the real embedding model, real Chroma directories and a local Bot API server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ingest.chunking import build_chunks
+from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.index import build_index, make_client
+from ingest.loader import load_knowledge
+from tests.support.botapi import FakeBotApi
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
+REAL_KNOWLEDGE = ROOT / "knowledge"
+TEST_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
+
+
+@pytest.fixture(scope="session")
+def embeddings() -> SentenceTransformerEmbeddings:
+    model = SentenceTransformerEmbeddings()
+    model.load()
+    return model
+
+
+@pytest.fixture
+def fixture_knowledge(tmp_path: Path) -> Path:
+    """A private copy of the small fixture knowledge base, safe to edit."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(FIXTURE_KNOWLEDGE, target)
+    return target
+
+
+def ingest_into(knowledge: Path, chroma: Path, embeddings: SentenceTransformerEmbeddings):  # type: ignore[no-untyped-def]
+    kb = load_knowledge(knowledge)
+    return build_index(make_client(chroma), build_chunks(kb), embeddings, records=kb.record_count)
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceTransformerEmbeddings) -> Path:
+    """The whole real knowledge base, ingested once per test session into its own Chroma directory."""
+    chroma = tmp_path_factory.mktemp("real-index") / "chroma"
+    ingest_into(REAL_KNOWLEDGE, chroma, embeddings)
+    return chroma
+
+
+@pytest.fixture(scope="session")
+def advisor(real_index: Path, embeddings: SentenceTransformerEmbeddings):  # type: ignore[no-untyped-def]
+    from bot.advisor import Advisor
+
+    adv = Advisor(make_client(real_index), embeddings)
+    adv.load()
+    return adv
+
+
+@pytest.fixture
+async def bot_api() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi(TEST_TOKEN)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Settings tests must not see the developer's own environment or .env."""
+    for name in list(os.environ):
+        if name.startswith(
+            ("TELEGRAM_", "LLM_", "CHROMA_", "DATABASE_", "EMBEDDING_", "ALLOWED_", "ADMIN_", "LOG_", "DATA_DIR")
+        ):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)

@@ -1,0 +1,168 @@
+"""A local Telegram Bot API server for tests: real HTTP on 127.0.0.1, scripted updates, recorded calls.
+
+It implements the methods the bot calls (getMe, getUpdates, sendMessage, setMyCommands, ...) closely
+enough for python-telegram-bot, and records every request so tests can assert on what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000001
+BOT_USERNAME = "career_advisor_test_bot"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+class FakeBotApi:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[Call] = []
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._new_update = asyncio.Condition()
+        self._sent = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # -- server lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None and server.sockets
+        self.port = server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # -- what a user does ------------------------------------------------------------------------
+    async def send_text(
+        self, text: str, *, chat_id: int = 1001, user_id: int | None = None, first_name: str = "Ana"
+    ) -> int:
+        user_id = user_id or chat_id
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "from": {"id": user_id, "is_bot": False, "first_name": first_name},
+            "text": text,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return await self.push_update({"message": message})
+
+    async def push_update(self, payload: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        async with self._new_update:
+            self._updates.append({"update_id": update_id, **payload})
+            self._new_update.notify_all()
+        return update_id
+
+    # -- what tests inspect ----------------------------------------------------------------------
+    def sent_messages(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            c.params
+            for c in self.calls
+            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+        ]
+
+    async def wait_for_messages(
+        self, count: int, *, chat_id: int | None = None, within: float = 60.0
+    ) -> list[dict[str, Any]]:
+        async def enough() -> None:
+            async with self._sent:
+                await self._sent.wait_for(lambda: len(self.sent_messages(chat_id)) >= count)
+
+        await asyncio.wait_for(enough(), within)
+        return self.sent_messages(chat_id)
+
+    def methods(self) -> list[str]:
+        return [c.method for c in self.calls]
+
+    # -- the Bot API -----------------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        handler = getattr(self, f"_api_{method}", None)
+        result = await handler(params) if handler else True
+        if method in ("sendMessage", "editMessageText", "sendPhoto"):
+            async with self._sent:
+                self._sent.notify_all()
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    async def _params(request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            body = await request.json()
+            return dict(body) if isinstance(body, dict) else {}
+        data = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, str):
+                try:
+                    params[key] = json.loads(value)
+                except ValueError:
+                    params[key] = value
+            else:
+                params[key] = value.file.read()
+        return params
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Career Advisor",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._new_update:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout:
+                try:
+                    await asyncio.wait_for(self._new_update.wait_for(lambda: bool(self._updates)), timeout)
+                except TimeoutError:
+                    return []
+            return list(self._updates[: int(params.get("limit") or 100)])
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        return {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Career Advisor"},
+            "text": str(params.get("text", "")),
+        }

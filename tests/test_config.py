@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import SettingsError, load_settings
+from tests.conftest import ROOT
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_defaults_are_embedded() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.telegram_bot_token is None
+    assert settings.database_url == "sqlite+aiosqlite:///data/bot.sqlite3"
+    assert settings.index_path == Path("data/chroma")
+    assert settings.bot_api_base_url == "https://api.telegram.org/bot"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_lists_and_urls_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_USER_IDS", "1, 2,3")
+    monkeypatch.setenv("TELEGRAM_BASE_URL", "http://127.0.0.1:8081")
+    settings = load_settings(_env_file=None)
+    assert settings.allowed_user_ids == [1, 2, 3]
+    assert settings.bot_api_base_url == "http://127.0.0.1:8081/bot"
+    assert settings.bot_api_file_url == "http://127.0.0.1:8081/file/bot"
+
+
+@pytest.mark.usefixtures("clean_env")
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ADMIN_USER_IDS", "1,abc"),
+        ("TELEGRAM_BOT_TOKEN", "not a token"),
+        ("LOG_LEVEL", "LOUD"),
+        ("TELEGRAM_BASE_URL", "ftp://x"),
+    ],
+)
+def test_malformed_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=name):
+        load_settings(_env_file=None)
+
+
+def test_bad_setting_at_start_is_one_line_without_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "LOUD", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "hi"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "error: invalid setting LOG_LEVEL: Value error, must be one of CRITICAL, DEBUG, ERROR, INFO, WARNING"
+    ]
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,68 @@
+"""Integration: the real model, real Chroma directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.index import IndexUnavailable, active_collection_name, make_client, open_active_collection
+from tests.conftest import ingest_into
+
+
+def test_ingest_is_incremental(
+    fixture_knowledge: Path, tmp_path: Path, embeddings: SentenceTransformerEmbeddings
+) -> None:
+    chroma = tmp_path / "chroma"
+    first = ingest_into(fixture_knowledge, chroma, embeddings)
+    assert (first.added, first.updated, first.removed) == (8, 0, 0)
+    assert first.chunks == 9
+
+    again = ingest_into(fixture_knowledge, chroma, embeddings)
+    assert not again.wrote_anything
+    assert again.collection == first.collection
+
+    creds = fixture_knowledge / "credentials" / "sample.yaml"
+    creds.write_text(
+        creds.read_text().replace("An associate exam on designing", "An associate-level exam on designing")
+    )
+    edited = ingest_into(fixture_knowledge, chroma, embeddings)
+    assert (edited.added, edited.updated, edited.removed, edited.unchanged) == (0, 1, 0, 8)
+
+    (fixture_knowledge / "guides" / "what-are-micro-credentials.md").unlink()
+    removed = ingest_into(fixture_knowledge, chroma, embeddings)
+    assert (removed.added, removed.updated, removed.removed) == (0, 0, 1)
+
+    collection = open_active_collection(make_client(chroma), embeddings)
+    assert collection.count() == 7
+    ids = collection.get()["ids"]
+    assert not any(i.startswith("guide:") for i in ids)
+    text = collection.get(where={"record_id": "aws-certified-solutions-architect-associate"})["documents"]
+    assert text and "associate-level exam" in text[0]
+
+
+def test_index_built_with_another_model_is_refused(
+    fixture_knowledge: Path, tmp_path: Path, embeddings: SentenceTransformerEmbeddings
+) -> None:
+    chroma = tmp_path / "chroma"
+    ingest_into(fixture_knowledge, chroma, embeddings)
+    client = make_client(chroma)
+    collection = client.get_collection(active_collection_name(client) or "")
+    collection.modify(metadata={**(collection.metadata or {}), "embedding_model": "some/other-model"})
+    with pytest.raises(IndexUnavailable, match="re-run `python -m ingest`"):
+        open_active_collection(make_client(chroma), embeddings)
+
+
+def test_missing_index_says_to_ingest(tmp_path: Path, embeddings: SentenceTransformerEmbeddings) -> None:
+    with pytest.raises(IndexUnavailable, match="python -m ingest"):
+        open_active_collection(make_client(tmp_path / "empty"), embeddings)
+
+
+def test_bundled_model_is_verified_and_embeds(embeddings: SentenceTransformerEmbeddings) -> None:
+    assert embeddings.dimension == 384
+    cloud, security, cloud2 = embeddings.embed_documents(
+        ["cloud computing certification", "network security exam", "AWS cloud cert"]
+    )
+    similarity = sum(a * b for a, b in zip(cloud, cloud2, strict=True))
+    assert similarity > sum(a * b for a, b in zip(cloud, security, strict=True))

@@ -1,0 +1,122 @@
+"""End to end: the real python-telegram-bot Application over HTTP against a local Bot API server."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.advisor import Advisor
+from bot.config import load_settings
+from bot.logging_setup import install_redaction
+from bot.rendering import TELEGRAM_LIMIT, utf16_len
+from bot.telegram_app import build_application, running
+from tests.conftest import TEST_TOKEN
+from tests.support.botapi import FakeBotApi
+
+ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
+
+
+class _TagCheck(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        assert tag in ALLOWED_TAGS, tag
+        self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack.pop() == tag
+
+
+def assert_valid_telegram_html(text: str) -> None:
+    assert utf16_len(text) <= TELEGRAM_LIMIT
+    checker = _TagCheck()
+    checker.feed(text)
+    checker.close()
+    assert checker.stack == []
+
+
+@pytest.fixture
+async def running_bot(bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
+    settings = load_settings(
+        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=bot_api.base_url, data_dir=tmp_path
+    )
+    app = build_application(settings, advisor=advisor)
+    async with running(app, poll_timeout=1):
+        yield bot_api
+
+
+async def test_start_help_and_a_question(running_bot: FakeBotApi) -> None:
+    api = running_bot
+    await api.send_text("/start")
+    await api.send_text("/help")
+    await api.send_text("which cert for cloud?")
+    start, help_, answer = await api.wait_for_messages(3, chat_id=1001)
+
+    assert "career advisor" in start["text"].lower()
+    assert "/help" in help_["text"] and "/start" in help_["text"]
+    text = answer["text"]
+    assert answer["parse_mode"] == "HTML"
+    assert_valid_telegram_html(text)
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text))
+    assert re.search(r"AWS Certified Cloud Practitioner|Cloud Digital Leader|Azure Fundamentals", plain)
+    assert "Sources" in plain and "[1]" in plain and "knowledge/credentials/" in plain
+    assert "setMyCommands" in api.methods()
+
+
+async def test_replies_in_order_per_chat_and_handles_non_text(running_bot: FakeBotApi) -> None:
+    api = running_bot
+    for text in ("hi!", "which cert for cloud?", "what about cheaper ones?"):
+        await api.send_text(text, chat_id=2002)
+    await api.push_update(
+        {
+            "message": {
+                "message_id": 5,
+                "date": 0,
+                "chat": {"id": 3003, "type": "private"},
+                "from": {"id": 3003, "is_bot": False, "first_name": "B"},
+                "sticker": {
+                    "file_id": "x",
+                    "file_unique_id": "y",
+                    "width": 1,
+                    "height": 1,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                },
+            }
+        }
+    )
+    replies = await api.wait_for_messages(3, chat_id=2002)
+    assert "Hi" in replies[0]["text"]
+    assert "For cloud" in replies[1]["text"]
+    assert "up to about 150 USD" in replies[2]["text"]
+    [sticker_reply] = await api.wait_for_messages(1, chat_id=3003)
+    assert "text messages" in sticker_reply["text"]
+
+
+async def test_token_never_reaches_the_logs(
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    install_redaction([TEST_TOKEN])  # attaches to every root handler, caplog's included
+    settings = load_settings(
+        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=bot_api.base_url, data_dir=tmp_path
+    )
+    app = build_application(settings, advisor=advisor)
+    async with running(app, poll_timeout=1):
+        await bot_api.send_text("which cert for cloud?")
+        await bot_api.wait_for_messages(1)
+    logging.getLogger("test").warning("a url with the token %s", f"{bot_api.base_url}{TEST_TOKEN}/getMe")
+    assert caplog.records, "nothing was logged at DEBUG"
+    secret = TEST_TOKEN.split(":")[1]
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+    assert secret not in caplog.text
