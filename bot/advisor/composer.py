@@ -267,6 +267,8 @@ def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | N
 
 def _key_sentences(text: str, question: str, count: int) -> str:
     """The sentences of a section that best match the question, in their original order."""
+    # a chunk starts with its title line, which is a heading, not a sentence to quote
+    text = text.split("\n", 1)[1] if "\n" in text else text
     body = " ".join(
         line.strip().lstrip("-*0123456789. ").strip()
         for line in text.splitlines()

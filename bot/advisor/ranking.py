@@ -129,7 +129,7 @@ def rank(
         cand.score = score
 
     ranked = sorted(pool.values(), key=lambda c: (-c.score, c.credential.id))
-    return _resolve_retired(catalog, ranked, wants)
+    return _resolve_retired(catalog, ranked, wants, facets.credential_ids)
 
 
 def _domain_fit(cand: Candidate, facets: Facets) -> float:
@@ -212,8 +212,11 @@ def _provider_fit(cand: Candidate, wants: Wants) -> float:
     return 0.0
 
 
-def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants) -> list[Candidate]:
-    """Put each retired credential's successor in its place; drop what the person already holds."""
+def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants, named: Sequence[str]) -> list[Candidate]:
+    """Put each retired credential's successor in its place; drop what the person already holds.
+
+    The retirement is only mentioned when the person named the retired credential themselves.
+    """
     out: list[Candidate] = []
     seen: set[str] = set()
     for cand in ranked:
@@ -222,9 +225,12 @@ def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants) ->
             successor = catalog.successor(cred)
             if successor is None:
                 continue
-            cand = Candidate(
-                successor, cand.relevance, cand.score, [f"replaces the retired {cred.name}"], replaced=cred
-            )
+            if cred.id in named:
+                cand = Candidate(
+                    successor, cand.relevance, cand.score, [f"replaces the retired {cred.name}"], replaced=cred
+                )
+            else:
+                cand = Candidate(successor, cand.relevance, cand.score)
         if cand.credential.id in seen or cand.credential.id in wants.completed:
             continue
         seen.add(cand.credential.id)

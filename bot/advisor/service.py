@@ -233,9 +233,11 @@ class Advisor:
             sections = catalog.guide_chunks(u.guide_roles[0])
             if sections:
                 return sections
-        switch = [c for c in retrieved.guides if c.meta.get("guide_kind") == "career-switch"]
-        if switch:
-            return catalog.guide_chunks(switch[0].record_id)
+        target = u.facets.target_occupation
+        # without a known starting role, a guide only helps when it leads to the role asked for
+        for chunk in retrieved.guides:
+            if chunk.meta.get("guide_kind") == "career-switch" and target and target in chunk.listed("to_occupations"):
+                return catalog.guide_chunks(chunk.record_id) if u.facets.current_role else []
         return []
 
     def _reply(

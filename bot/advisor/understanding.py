@@ -152,7 +152,10 @@ def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     return ordered
 
 
-def _find_domains(form: str) -> list[Domain]:
+_IT_FIELD = re.compile(r"\bIT\b")
+
+
+def _find_domains(form: str, original: str = "") -> list[Domain]:
     scored: list[tuple[int, int, Domain]] = []
     for domain, words in DOMAIN_KEYWORDS.items():
         positions = [form.find(f" {w} ") for w in words if f" {w} " in form]
@@ -160,7 +163,11 @@ def _find_domains(form: str) -> list[Domain]:
             longest = max(len(w) for w in words if f" {w} " in form)
             scored.append((-longest, min(positions), domain))
     scored.sort(key=lambda s: (s[0], s[1]))
-    return [d for _, _, d in scored]
+    found = [d for _, _, d in scored]
+    # "IT" in capitals means the field, not the pronoun; it only decides when nothing narrower is named
+    if _IT_FIELD.search(original) and Domain.IT_SUPPORT not in found:
+        found.append(Domain.IT_SUPPORT)
+    return found
 
 
 def _find_level(form: str) -> Level | None:
@@ -236,7 +243,7 @@ def understand(
         return Understanding(Intent.OUT_OF_SCOPE, Facets(), in_scope=False, injection=True, query=text)
 
     named = _find_credentials(form, vocab)
-    domains = _find_domains(form)
+    domains = _find_domains(form, text)
     level = _find_level(form)
     budget, free_only = _find_budget(text)
     hours = _HOURS.search(text)

@@ -544,6 +544,11 @@ def credential_forms(cred: Credential) -> set[str]:
                 for suffix in _LEVEL_SUFFIXES:
                     if shorter.endswith(suffix + " ") and len(shorter.split()) > 2:
                         candidates.add(shorter[: -len(suffix) - 1] + " ")
+        for form in list(candidates):
+            # the first level of a numbered series is often named without its number ("PSM" for PSM I)
+            for first in (" i ", " 1 "):
+                if form.endswith(first) and len(form.split()) >= 2:
+                    candidates.add(form[: -len(first)] + " ")
         for form in candidates:
             clean = " " + " ".join(form.split()) + " "
             if _distinctive(clean, original):
