@@ -78,6 +78,10 @@ class SentenceTransformerEmbeddings(Embeddings):
                 location = resolve_model_location(self.model_name)
                 try:
                     from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    # a progress bar per weight file is noise in a chat program's output
+                    hf_logging.disable_progress_bar()
 
                     self._model = SentenceTransformer(location, device="cpu")
                 except Exception as error:

@@ -104,13 +104,21 @@ def compose_recommend(cands: Sequence[Candidate], facets: Facets, profile: Profi
     lines = [f"{_scope_phrase(facets, profile)}, these fit best:", ""]
     lines += _numbered(top, sources)
     first = top[0].credential
-    prereq = first.prerequisites[0] if first.prerequisites else "there are no formal prerequisites"
     lines += [
         "",
-        f"What to do first: start with {first.name}; {prereq[0].lower() + prereq[1:]} {sources.cite_credential(first.id)}".rstrip(),
+        f"What to do first: start with {first.name}; {_prerequisite_phrase(first)} {sources.cite_credential(first.id)}",
     ]
     lines.append(_varies_note([c.credential for c in top]))
     return "\n".join(lines)
+
+
+def _prerequisite_phrase(cred: Credential) -> str:
+    """The first prerequisite as a clause, or a plain statement that there is none."""
+    first = cred.prerequisites[0].strip() if cred.prerequisites else ""
+    if not first or first.lower().startswith(("none", "no formal", "no prerequisites")):
+        return "there are no formal prerequisites, so you can begin straight away."
+    clause = first[0].lower() + first[1:]
+    return f"before you book, note: {clause}" if clause.endswith(".") else f"before you book, note: {clause}."
 
 
 def compose_compare(cands: Sequence[Candidate], facets: Facets, profile: Profile | None, sources: SourceList) -> str:
