@@ -74,3 +74,18 @@ def test_ask_json_contract(advisor: Advisor) -> None:
     assert set(first["recommendations"][0]) == {"id", "name", "provider", "domains", "level", "status", "url"}
     assert set(first["sources"][0]) == {"id", "title", "path"}
     assert lines[1]["intent"] == "smalltalk" and lines[1]["in_scope"] is True
+
+
+def test_every_credential_named_in_full_surfaces_first(advisor: Advisor) -> None:
+    catalog = advisor.catalog
+    misses = []
+    for cred in catalog.credentials.values():
+        answer = advisor.answer(f"Tell me about {cred.name}")
+        successor = catalog.successor(cred)
+        expected = cred.id if cred.status.value == "active" else (successor.id if successor else None)
+        got = [r.id for r in answer.recommendations[:1]]
+        if expected is not None and got != [expected]:
+            misses.append((cred.id, answer.intent.value, got))
+        if expected is None and "retired" not in answer.text:
+            misses.append((cred.id, answer.intent.value, "retirement not said"))
+    assert misses == []

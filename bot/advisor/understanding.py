@@ -248,7 +248,12 @@ def understand(
     budget, free_only = _find_budget(text)
     hours = _HOURS.search(text)
     providers = _providers(form)
-    switch = _SWITCH.search(text)
+    # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
+    rest = form
+    for name, ids in sorted(vocab.credential_forms.items(), key=lambda item: -len(item[0])):
+        if ids & set(named):
+            rest = rest.replace(name, " " * len(name))  # same length keeps offsets valid
+    switch = _SWITCH.search(rest)
     target = (
         _find_occupation(form, vocab, after=switch.start() if switch else 0)
         if switch

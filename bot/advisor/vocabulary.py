@@ -530,6 +530,10 @@ def credential_forms(cred: Credential) -> set[str]:
     """Every way people write this credential, in match form."""
     forms: set[str] = set()
     names = [cred.name, *cred.codes, *cred.aliases]
+    official = match_form(cred.name)
+    if len(official.split()) >= 2:
+        # the full official name always identifies the credential, however ordinary its words
+        forms.add(official)
     for original in names:
         base = match_form(original)
         candidates = {base, base.replace("+", " plus ")}
