@@ -16,7 +16,7 @@ from bot.advisor.ranking import Candidate
 from bot.advisor.retrieval import tokenize
 from bot.advisor.sources import SourceList
 from ingest.chunking import cost_text, hours_text
-from ingest.schema import Credential, Level, Occupation, Status
+from ingest.schema import Credential, Occupation, Status
 
 DEFAULT_HOURS_PER_WEEK = 5.0
 CAPABILITIES = (
@@ -327,7 +327,3 @@ def compose_unknown() -> str:
     return (
         "I don't know that: nothing in my catalog matches it well enough to give you a grounded answer. " + CAPABILITIES
     )
-
-
-def level_label(level: Level | None) -> str:
-    return level.value if level else "any"

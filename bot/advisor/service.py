@@ -21,7 +21,7 @@ from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation, 
 from bot.advisor.ranking import Candidate, rank
 from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, reciprocal_rank_fusion
 from bot.advisor.sources import SourceList
-from bot.advisor.understanding import Understanding, understand
+from bot.advisor.understanding import Understanding, asks_for_guidance, understand
 from bot.advisor.vocabulary import Vocabulary
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
@@ -153,11 +153,8 @@ class Advisor:
             u.intent is Intent.GUIDANCE
             and not u.facets.domains
             and retrieved.best_credential_similarity >= RELEVANT_SIMILARITY
-        ):
-            from bot.advisor.understanding import _GUIDANCE
-
-            if not _GUIDANCE.search(question):
-                u.intent = Intent.RECOMMEND
+        ) and not asks_for_guidance(question):
+            u.intent = Intent.RECOMMEND
 
     def compose(self, question: str, u: Understanding, retrieved: Retrieved, profile: Profile | None) -> Answer:
         catalog = self.state.catalog

@@ -128,6 +128,11 @@ class Understanding:
     query: str = ""  # the text to retrieve with (the question, enriched for follow-ups)
 
 
+def asks_for_guidance(text: str) -> bool:
+    """The question is about credentials in general (badges, employers, degrees, renewal...)."""
+    return bool(_GUIDANCE.search(text))
+
+
 def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     """Credential ids named in the question, longest name first, without overlapping matches."""
     hits: list[tuple[int, int, set[str]]] = []
@@ -360,8 +365,6 @@ def _intent(
     if _GUIDANCE.search(text) and not facets.domains and not named:
         return Intent.GUIDANCE
     if facets.domains or facets.target_occupation:
-        if last is not None and follow_up and last.intent is Intent.CAREER_SWITCH:
-            return Intent.RECOMMEND
         return Intent.RECOMMEND
     if follow_up and last is not None:
         return (
