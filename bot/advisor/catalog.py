@@ -7,11 +7,12 @@ retrieve is exactly what it can describe.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from chromadb.api.models.Collection import Collection
 
-from ingest.chunking import LIST_SEPARATOR
+from ingest.chunking import LIST_SEPARATOR, Chunk
 from ingest.schema import Credential, Occupation, Status, fold
 
 
@@ -41,12 +42,22 @@ class Catalog:
     @classmethod
     def from_collection(cls, collection: Collection) -> Catalog:
         got = collection.get(include=["documents", "metadatas"])
-        catalog = cls(collection_name=collection.name, chunks=[])
-        for cid, text, raw in zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True):
-            meta = {k: str(v) for k, v in (raw or {}).items()}
+        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        return cls.from_rows(collection.name, ((cid, text or "", dict(raw or {})) for cid, text, raw in rows))
+
+    @classmethod
+    def from_chunks(cls, name: str, chunks: Iterable[Chunk]) -> Catalog:
+        """The catalog straight from chunked records, without an index: for tools and fast tests."""
+        return cls.from_rows(name, ((c.id, c.text, dict(c.metadata)) for c in chunks))
+
+    @classmethod
+    def from_rows(cls, name: str, rows: Iterable[tuple[str, str, Mapping[str, object]]]) -> Catalog:
+        catalog = cls(collection_name=name, chunks=[])
+        for cid, text, raw in rows:
+            meta = {k: str(v) for k, v in raw.items()}
             chunk = IndexedChunk(
                 id=cid,
-                text=text or "",
+                text=text,
                 kind=meta.get("kind", ""),
                 record_id=meta.get("record_id", ""),
                 title=meta.get("title", ""),

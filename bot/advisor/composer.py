@@ -216,6 +216,7 @@ def compose_switch(
     facets: Facets,
     question: str,
     sources: SourceList,
+    skipped: Sequence[Candidate] = (),
 ) -> str:
     per_week = facets.hours_per_week or (profile.hours_per_week if profile else None)
     assumed = per_week is None
@@ -255,6 +256,12 @@ def compose_switch(
     if pathway:
         months = max(1, round(week / 4.3))
         lines.append(f"All steps together: roughly {week} weeks (about {months} months) at that pace.")
+    if skipped:
+        names = ", ".join(f"{c.credential.name} {sources.cite_credential(c.credential.id)}" for c in skipped)
+        lines.append(
+            f"Left out: {names}: first steps that your technical background most likely covers already."
+            " Take it anyway if the field's basics are new to you."
+        )
     portfolio = _section(by_heading, "portfolio")
     if portfolio is not None:
         lines += ["", f"Portfolio idea: {_key_sentences(portfolio.text, question, 2)} {sources.cite(portfolio)}"]

@@ -63,6 +63,8 @@ class Facets(BaseModel):
     providers: list[str] = Field(default_factory=list)
     vendor_neutral: bool = False
     current_role: str | None = None
+    technical_background: bool = False
+    background_domains: list[Domain] = Field(default_factory=list, description="fields of the current role")
     target_occupation: str | None = None
     credential_ids: list[str] = Field(default_factory=list)
 

@@ -52,6 +52,7 @@ class Wants:
     vendor_neutral: bool
     experience_years: float | None
     completed: frozenset[str]
+    technical_background: bool = False
 
     @classmethod
     def of(cls, facets: Facets, profile: Profile | None) -> Wants:
@@ -65,7 +66,12 @@ class Wants:
             vendor_neutral=facets.vendor_neutral,
             experience_years=profile.experience_years,
             completed=frozenset(profile.completed),
+            technical_background=facets.technical_background,
         )
+
+    def switch_level(self) -> Level:
+        """The level a career switcher starts at when they did not say: past the basics if they already work in tech."""
+        return Level.INTERMEDIATE if self.technical_background else Level.BEGINNER
 
 
 def provider_key(credential: Credential) -> str:
@@ -147,12 +153,17 @@ def _domain_fit(cand: Candidate, facets: Facets) -> float:
 
 def _level_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
     level = cand.credential.level
-    wanted = wants.level or (Level.BEGINNER if intent is Intent.CAREER_SWITCH else None)
+    wanted = wants.level or (wants.switch_level() if intent is Intent.CAREER_SWITCH else None)
     if wanted is None:
         return -UNSTATED_LEVEL_PENALTY[level]
     steps = abs(level.rank - wanted.rank)
     if steps == 0:
-        cand.reasons.append(f"{level.value} level, as you asked")
+        if wants.level is not None:
+            cand.reasons.append(f"{level.value} level, as you asked")
+        elif wants.technical_background:
+            cand.reasons.append(f"{level.value} level, which suits someone already working in tech")
+        else:
+            cand.reasons.append(f"{level.value} level, a sensible start for a career change")
     return -LEVEL_STEP_PENALTY * steps
 
 
@@ -194,7 +205,8 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
         return 0.0
     have = wants.experience_years
     if have is None:
-        have = 0.0 if (wants.level is Level.BEGINNER or intent is Intent.CAREER_SWITCH) else None
+        starting_over = intent is Intent.CAREER_SWITCH and not wants.technical_background
+        have = 0.0 if (wants.level is Level.BEGINNER or starting_over) else None
     if have is not None and have < required:
         return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
     return 0.0

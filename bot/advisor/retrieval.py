@@ -16,6 +16,7 @@ from pydantic import ConfigDict
 from rank_bm25 import BM25Okapi
 
 from bot.advisor.catalog import Catalog, IndexedChunk
+from bot.advisor.models import Facets
 
 RRF_K = 60
 _TOKEN = re.compile(r"[a-z0-9+#]+")
@@ -109,10 +110,12 @@ class DenseIndex:
         self.store = store
         self.catalog = catalog
 
-    def search(self, vector: Sequence[float], k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
-        where: dict[str, Any] | None = None
+    def search(
+        self, vector: Sequence[float], k: int, kinds: Sequence[str] | None = None, where: dict[str, Any] | None = None
+    ) -> list[Scored]:
         if kinds:
-            where = {"kind": kinds[0]} if len(kinds) == 1 else {"kind": {"$in": list(kinds)}}
+            by_kind = {"kind": kinds[0]} if len(kinds) == 1 else {"kind": {"$in": list(kinds)}}
+            where = {"$and": [by_kind, where]} if where else by_kind
         results = self.store.similarity_search_by_vector_with_relevance_scores(list(vector), k=k, filter=where)
         hits = []
         for doc, score in results:
@@ -120,6 +123,32 @@ class DenseIndex:
             if chunk is not None:
                 hits.append(Scored(chunk, float(score)))
         return hits
+
+
+def facet_filters(facets: Facets) -> list[dict[str, Any]]:
+    """Chroma `where` filters for what the question asks, strictest first.
+
+    The filtered searches are extra ranked lists in the fusion, not gates: a credential named in
+    the question, or a good match just outside a facet, still reaches the ranking.
+    """
+    if not facets.domains:
+        return []
+    clauses: list[dict[str, Any]] = [
+        {"kind": "credential"},
+        {"status": "active"},
+        {"domain": {"$in": [d.value for d in facets.domains]}},
+    ]
+    strict = list(clauses)
+    if facets.level is not None:
+        strict.append({"level": facets.level.value})
+    if facets.free_only:
+        strict.append({"cost_max": {"$lte": 0.0}})
+    elif facets.budget_usd is not None:
+        strict.append({"cost_max": {"$lte": float(facets.budget_usd)}})
+    filters = [{"$and": clauses}]
+    if len(strict) > len(clauses):
+        filters.insert(0, {"$and": strict})
+    return filters
 
 
 def reciprocal_rank_fusion(*rankings: Sequence[Scored], weights: Sequence[float] | None = None) -> list[Scored]:

@@ -19,18 +19,19 @@ from bot.advisor import composer
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation, Turn
 from bot.advisor.ranking import Candidate, rank
-from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, reciprocal_rank_fusion
+from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, facet_filters, reciprocal_rank_fusion
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance, understand
 from bot.advisor.vocabulary import Vocabulary
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
-from ingest.schema import Credential, Occupation, Status
+from ingest.schema import Credential, Level, Occupation, Status
 
 logger = logging.getLogger(__name__)
 
 DENSE_K = 60
 LEXICAL_K = 40
+FILTERED_K = 20
 # Below this cosine similarity a credential is not about the question at all.
 RELEVANT_SIMILARITY = 0.40
 REFRESH_SECONDS = 30.0
@@ -133,7 +134,8 @@ class Advisor:
         vector = self.embeddings.embed_query(query)
         dense = state.dense.search(vector, DENSE_K)
         lexical = state.lexical.search(query, LEXICAL_K)
-        fused = reciprocal_rank_fusion(dense, lexical)
+        filtered = [state.dense.search(vector, FILTERED_K, where=where) for where in facet_filters(facets)]
+        fused = reciprocal_rank_fusion(dense, lexical, *filtered)
         out = Retrieved()
         for hit in dense:
             if hit.chunk.kind == "credential":
@@ -169,6 +171,8 @@ class Advisor:
         if intent in (Intent.CREDENTIAL_INFO, Intent.COMPARE):
             ids = u.referenced or facets.credential_ids
             creds = [catalog.credentials[i] for i in ids if i in catalog.credentials]
+            if intent is Intent.COMPARE and len(creds) == 1:
+                creds += self._peers(creds[0], retrieved, facets, profile)
             if intent is Intent.COMPARE and len(creds) >= 2:
                 cands = [Candidate(c) for c in creds]
                 return self._reply(
@@ -188,8 +192,10 @@ class Advisor:
         ranked = rank(catalog, retrieved.credentials, facets, profile, intent, pathway=pathway, guide_mentions=mentions)
         if intent is Intent.CAREER_SWITCH:
             ordered = _pathway_order(ranked, pathway)
+            skipped = _skippable_basics(ordered, pathway, facets, profile) if occupation else []
+            ordered = [c for c in ordered if c not in skipped]
             text = composer.compose_switch(
-                occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources
+                occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources, skipped
             )
             return self._reply(question, u, text, ordered[:4], sources)
 
@@ -202,6 +208,24 @@ class Advisor:
         return self._reply(
             question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources
         )
+
+    def _peers(
+        self, named: Credential, retrieved: Retrieved, facets: Facets, profile: Profile | None, count: int = 2
+    ) -> list[Credential]:
+        """The closest alternatives to one named credential: same field, nearest level, best ranked."""
+        catalog = self.state.catalog
+        field_facets = facets.model_copy(update={"domains": named.domains[:1], "credential_ids": []})
+        ranked = rank(catalog, retrieved.credentials, field_facets, profile, Intent.RECOMMEND)
+        same_field = [
+            c.credential
+            for c in ranked
+            if c.credential.id != named.id and c.credential.primary_domain is named.primary_domain
+        ][: count * 3]
+        # "similar but cheaper" is about price, not level; otherwise the nearest level is the fairest peer
+        if facets.budget_usd is None and not facets.free_only:
+            # a stable sort keeps the ranking's order among credentials at the same distance in level
+            same_field.sort(key=lambda c: abs(c.level.rank - named.level.rank))
+        return same_field[:count]
 
     def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
         catalog = self.state.catalog
@@ -278,6 +302,27 @@ def _occupation_for(catalog: Catalog, facets: Facets, retrieved: Retrieved) -> O
     if retrieved.occupations:
         return catalog.occupations.get(retrieved.occupations[0].record_id)
     return None
+
+
+def _skippable_basics(
+    ordered: Sequence[Candidate], pathway: Sequence[tuple[str, str]], facets: Facets, profile: Profile | None
+) -> list[Candidate]:
+    """First steps that someone already working in tech can skip: beginner ones, and ones in their own field.
+
+    Not when they asked for beginner level themselves.
+    """
+    wanted = facets.level or (profile.level if profile else None)
+    if not facets.technical_background or wanted is Level.BEGINNER:
+        return []
+    first_steps = {cid for cid, stage in pathway if stage == "first"}
+    skippable = [
+        c
+        for c in ordered
+        if c.credential.id in first_steps
+        and (c.credential.level is Level.BEGINNER or c.credential.primary_domain in facets.background_domains)
+    ]
+    # a plan needs at least one step left
+    return skippable if len(skippable) < len(ordered) else []
 
 
 def _pathway_order(ranked: Sequence[Candidate], pathway: Sequence[tuple[str, str]]) -> list[Candidate]:

@@ -40,6 +40,12 @@ _COMPARE = re.compile(
     r"\b(compare|comparison|versus|vs\.?|difference between|differences between|better than|which is better|or)\b", re.I
 )
 _STRONG_COMPARE = re.compile(r"\b(compare|comparison|versus|vs\.?|difference|differences|better)\b", re.I)
+# Asking to weigh one named credential against the field: "alternatives to X", "how does X compare".
+_ALTERNATIVES = re.compile(
+    r"\b(alternatives?|similar (ones|certs?|certifications?|to)|instead of|other options|comparable|equivalents?|"
+    r"competitors?|compare[sd]? (to|with) (other|similar)|how does .+ compare|versus the rest|vs (the )?others)\b",
+    re.I,
+)
 _SWITCH = re.compile(
     r"\b(become an?|becoming an?|switch(ing)? (to|into|careers?)|transition(ing)? (to|into)|move (in)?to|moving (in)?to|"
     r"career change|change careers?|changing careers?|get into|getting into|break into|pivot(ing)? (to|into)|"
@@ -47,8 +53,8 @@ _SWITCH = re.compile(
     re.I,
 )
 _CURRENT_ROLE = re.compile(
-    r"\b(?:i am an?|i'?m an?|i am currently an?|i'?m currently an?|i work (?:in|as an?)|i'?ve been an?|"
-    r"i have been an?|coming from|my background is(?: in)?|background in|currently (?:in|an?)|former|ex-)\s+"
+    r"(?:^\s*as an?|\bi am an?|i'?m an?|i am currently an?|i'?m currently an?|i work (?:in|as an?)|i'?ve been an?|"
+    r"\bi have been an?|\bcoming from|\bmy background is(?: in)?|\bbackground in|\bcurrently (?:in|an?)|\bformer|\bex-)\s+"
     r"([a-z][a-z &/-]{2,40}?)(?=\s+(?:and|but|who|with|looking|wanting|for|,|\.|$)|[,.!?]|$)",
     re.I,
 )
@@ -114,6 +120,36 @@ _FREE = re.compile(r"\b(free|no cost|without paying|for nothing)\b", re.I)
 _NEUTRAL = re.compile(r"\bvendor[- ]?(neutral|agnostic|independent)\b|\bnot tied to\b", re.I)
 
 CHEAP_BUDGET_USD = 150.0
+
+# Fields whose people already work hands-on with technology: a switch between them starts past the basics.
+TECHNICAL_DOMAINS = frozenset(
+    {
+        Domain.CLOUD,
+        Domain.DEVOPS,
+        Domain.DATA_ANALYTICS,
+        Domain.DATA_ENGINEERING,
+        Domain.AI_ML,
+        Domain.CYBERSECURITY,
+        Domain.IT_SUPPORT,
+        Domain.NETWORKING,
+        Domain.SOFTWARE_DEVELOPMENT,
+    }
+)
+_TECHNICAL_ROLE = re.compile(
+    r"\b(engineer|developer|programmer|coder|sysadmin|system administrator|systems administrator|"
+    r"(network|database|db|linux|windows|cloud|it) admin(istrator)?|devops|sre|architect|technician|data scientist)\b",
+    re.I,
+)
+_NON_TECHNICAL = re.compile(r"\b(non[- ]?technical|sales engineer|no tech)", re.I)
+
+
+def is_technical_role(role: str | None) -> bool:
+    """The person's current work is itself technical (developer, sysadmin, network engineer...)."""
+    if not role or _NON_TECHNICAL.search(role):
+        return False
+    if _TECHNICAL_ROLE.search(role):
+        return True
+    return any(d in TECHNICAL_DOMAINS for d in _find_domains(match_form(role)))
 
 
 @dataclass
@@ -266,6 +302,10 @@ def understand(
     )
     role, guide_roles = _find_roles(text, form, vocab)
 
+    origin = _find_domains(match_form(role)) if role else []
+    if origin:
+        # the field someone works in now is where they come from, not what they ask about
+        domains = [d for d in domains if d not in origin] + [d for d in domains if d in origin]
     for cid in named:
         for domain in catalog.credentials[cid].domains[:1]:
             if domain not in domains:
@@ -282,6 +322,8 @@ def understand(
         providers=providers,
         vendor_neutral=bool(_NEUTRAL.search(text)),
         current_role=role,
+        technical_background=is_technical_role(role or (profile.current_role if profile else None)),
+        background_domains=origin,
         target_occupation=target,
         credential_ids=named,
     )
@@ -329,6 +371,8 @@ def _inherit(facets: Facets, previous: Facets) -> Facets:
         value = getattr(facets, name)
         if value is not None:
             setattr(merged, name, value)
+    merged.technical_background = facets.technical_background or previous.technical_background
+    merged.background_domains = facets.background_domains or previous.background_domains
     merged.free_only = facets.free_only or (previous.free_only and facets.budget_usd is None)
     if facets.domains:
         merged.domains = facets.domains
@@ -355,6 +399,8 @@ def _intent(
     if referenced:
         return Intent.COMPARE if _STRONG_COMPARE.search(text) and len(referenced) > 1 else Intent.CREDENTIAL_INFO
     if len(named) >= 2 and _COMPARE.search(text):
+        return Intent.COMPARE
+    if len(named) == 1 and _ALTERNATIVES.search(text):
         return Intent.COMPARE
     if switch and (facets.target_occupation or facets.domains or known_role):
         return Intent.CAREER_SWITCH
