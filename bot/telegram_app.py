@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import warnings
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,23 +14,67 @@ from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseHandler,
     BaseUpdateProcessor,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    ConversationHandler,
     MessageHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import handlers
 from bot.advisor import Advisor
 from bot.config import Settings
-from bot.context import BotContext, BotServices, ChatState
+from bot.context import BotContext, BotServices
+from bot.dialog import onboarding as ob
+from bot.dialog.assistant import ONBOARDING, Assistant
+from bot.persistence import StoreHandle, StorePersistence
 from bot.prompts import Texts
 from bot.services import build_advisor
 
 logger = logging.getLogger(__name__)
 
-COMMANDS = [BotCommand("start", "welcome and what I can do"), BotCommand("help", "commands and example questions")]
+COMMANDS = [
+    BotCommand("start", "set up your profile, or pick up where you left off"),
+    BotCommand("plan", "your week-by-week learning plan (/plan new rebuilds it)"),
+    BotCommand("progress", "how far along you are, and the next step"),
+    BotCommand("profile", "what I know about you, with buttons to change it"),
+    BotCommand("compare", "two credentials side by side: /compare AZ-104 vs SAA"),
+    BotCommand("forget", "delete everything I store about you"),
+    BotCommand("cancel", "stop the current questionnaire"),
+    BotCommand("help", "commands and example questions"),
+]
+
+
+def onboarding_conversation() -> ConversationHandler[BotContext]:
+    """The questionnaire: one state per question, each answered by a button or by typing."""
+    text = MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.step_text)
+    states: dict[object, list[BaseHandler[Update, BotContext, object]]] = {}
+    for mode in (ob.ASK, ob.EDIT):
+        for step in ob.Step:
+            state = ob.state_of(mode, step)
+            states[state] = [CallbackQueryHandler(handlers.step_button, pattern=f"^b:{re.escape(state)}:"), text]
+    # Buttons and typed answers share one conversation per user, so per_message stays off; PTB
+    # warns that callback queries are then tracked per user rather than per message, which is the intent.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("start", handlers.start),
+                CallbackQueryHandler(handlers.edit_button, pattern=r"^b:edit:[a-z]+$"),
+            ],
+            states=states,
+            fallbacks=[
+                CommandHandler("cancel", handlers.cancel),
+                CommandHandler("forget", handlers.forget_during_onboarding),
+            ],
+            name=ONBOARDING,
+            persistent=True,
+            allow_reentry=True,
+        )
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -57,20 +103,26 @@ class PerChatOrder(BaseUpdateProcessor):
 
 
 def build_application(settings: Settings, advisor: Advisor | None = None) -> Application:
-    """Build the bot; heavy services load in post_init, not here."""
+    """Build the bot; the model, the index and the database open in post_init, not here."""
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the Telegram bot")
     services_advisor = advisor or build_advisor(settings)
+    assert settings.database_url is not None
+    store_handle = StoreHandle(settings.database_url)
 
     async def post_init(app: Application) -> None:
         services: BotServices = app.bot_data
         services.texts = Texts.load()
         await asyncio.to_thread(services_advisor.load)
         services.advisor = services_advisor
+        services.assistant = Assistant(await store_handle.get(), services_advisor, services.texts)
         await app.bot.set_my_commands(COMMANDS)
         logger.info("bot ready")
 
-    context_types = ContextTypes(context=BotContext, bot_data=BotServices, chat_data=ChatState)
+    async def post_shutdown(app: Application) -> None:
+        await store_handle.close()
+
+    context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -78,13 +130,22 @@ def build_application(settings: Settings, advisor: Advisor | None = None) -> App
         .base_file_url(settings.bot_api_file_url)
         .context_types(context_types)
         .concurrent_updates(PerChatOrder())
+        .persistence(StorePersistence(store_handle))
         .post_init(post_init)
+        .post_shutdown(post_shutdown)
         .build()
     )
-    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(onboarding_conversation())
     app.add_handler(CommandHandler("help", handlers.help_command))
+    app.add_handler(CommandHandler("profile", handlers.profile))
+    app.add_handler(CommandHandler("plan", handlers.plan))
+    app.add_handler(CommandHandler("progress", handlers.progress))
+    app.add_handler(CommandHandler("compare", handlers.compare))
+    app.add_handler(CommandHandler("forget", handlers.forget))
+    app.add_handler(CommandHandler("cancel", handlers.cancel))
+    app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
-    app.add_handler(MessageHandler(filters.COMMAND, handlers.help_command))
+    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.unsupported))
     app.add_error_handler(handlers.error_handler)
     return app

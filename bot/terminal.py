@@ -1,55 +1,113 @@
-"""The terminal chat: the same advisor as the Telegram bot, for trying it without a token."""
+"""The terminal chat: the same assistant, commands and database as the Telegram bot, without a token.
+
+Buttons are shown as numbered choices; typing the number presses the button.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections import deque
 from typing import TextIO
 
-from bot.advisor import Turn
 from bot.cli import render_plain
 from bot.config import Settings
-from bot.context import HISTORY_TURNS
+from bot.dialog.assistant import Assistant
+from bot.dialog.replies import Button, Reply, UserRef
 from bot.prompts import Texts
 from bot.services import build_advisor
+from bot.store import Store
 
 NO_TOKEN_HINT = (
     "No TELEGRAM_BOT_TOKEN is set, so this is the terminal chat.\n"
     "To run the Telegram bot: open Telegram, talk to @BotFather, send /newbot, follow the steps,\n"
     "then put the token it gives you in .env as TELEGRAM_BOT_TOKEN=... and run `make run` again.\n"
 )
+# The terminal speaks for one local person; Telegram ids are positive, so 0 never collides with one.
+LOCAL_USER = UserRef(user_id=0, chat_id=0)
 
 
-def run_terminal_chat(
-    settings: Settings, *, explain_token: bool = True, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
-) -> int:
+class TerminalChat:
+    def __init__(self, assistant: Assistant, texts: Texts, out: TextIO, user: UserRef = LOCAL_USER) -> None:
+        self.assistant = assistant
+        self.texts = texts
+        self.out = out
+        self.user = user
+        self.choices: list[Button] = []
+
+    def show(self, replies: list[Reply]) -> None:
+        for reply in replies:
+            text = render_plain(reply.answer) if reply.answer is not None else reply.text
+            self.out.write(f"\nadvisor> {text}\n")
+            if reply.choices:
+                self.choices = reply.choices
+                for number, choice in enumerate(reply.choices, 1):
+                    self.out.write(f"  {number}) {choice.label}\n")
+        self.out.flush()
+
+    async def handle(self, text: str) -> bool:
+        """One typed line; False when the person wants to leave."""
+        command, _, args = text.partition(" ")
+        command = command.lower()
+        assistant, user = self.assistant, self.user
+        state = await assistant.onboarding_state(user)
+        if text.isdigit() and self.choices and 1 <= int(text) <= len(self.choices):
+            replies, _ = await assistant.press(user, self.choices[int(text) - 1].data, state)
+            self.choices = []
+            self.show(replies)
+            return True
+        if command in ("/quit", "/exit", "quit", "exit"):
+            return False
+        if command == "/start":
+            self.show((await assistant.start(user))[0])
+        elif command == "/help":
+            self.show([Reply(self.texts.help)])
+        elif command == "/profile":
+            self.show(await assistant.profile(user))
+        elif command == "/plan":
+            self.show(await assistant.plan(user, args))
+        elif command == "/progress":
+            self.show(await assistant.progress(user))
+        elif command == "/compare":
+            self.show(await assistant.compare(user, args))
+        elif command == "/forget":
+            self.show(await assistant.forget(user))
+        elif command == "/cancel":
+            self.show(await assistant.cancel(user))
+        elif command.startswith("/"):
+            self.show([Reply(f"I don't know {command[:40]}. Here is what I can do:"), Reply(self.texts.help)])
+        elif state is not None:
+            self.show((await assistant.answer_step(user, state, text, from_button=False))[0])
+        else:
+            self.show(await assistant.ask(user, text))
+        return True
+
+
+async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: TextIO) -> int:
     texts = Texts.load()
     if explain_token:
         out.write(NO_TOKEN_HINT + "\n")
     out.write("Loading the advisor...\n")
     out.flush()
     advisor = build_advisor(settings)
-    advisor.load()
-    out.write(texts.welcome + "\n\nType a question, /help for examples, or /quit to leave.\n")
-    turns: deque[Turn] = deque(maxlen=HISTORY_TURNS)
-    while True:
-        out.write("\nyou> ")
-        out.flush()
-        line = stdin.readline()
-        if not line:
-            out.write("\n")
-            return 0
-        text = line.strip()
-        if not text:
-            continue
-        if text in ("/quit", "/exit", "quit", "exit"):
-            return 0
-        if text == "/help":
-            out.write(texts.help + "\n")
-            continue
-        if text == "/start":
-            out.write(texts.welcome + "\n")
-            continue
-        answer = advisor.answer(text, None, tuple(turns))
-        turns.append(answer.as_turn())
-        out.write("\nadvisor> " + render_plain(answer) + "\n")
+    await asyncio.to_thread(advisor.load)
+    assert settings.database_url is not None
+    async with await Store.open(settings.database_url) as store:
+        chat = TerminalChat(Assistant(store, advisor, texts), texts, out)
+        out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
+        chat.show((await chat.assistant.start(chat.user))[0])
+        while True:
+            out.write("\nyou> ")
+            out.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                out.write("\n")
+                return 0
+            text = line.strip()
+            if text and not await chat.handle(text):
+                return 0
+
+
+def run_terminal_chat(
+    settings: Settings, *, explain_token: bool = True, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout
+) -> int:
+    return asyncio.run(_chat(settings, explain_token, stdin, out))

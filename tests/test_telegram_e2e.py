@@ -58,9 +58,10 @@ async def test_start_help_and_a_question(running_bot: FakeBotApi) -> None:
     await api.send_text("/start")
     await api.send_text("/help")
     await api.send_text("which cert for cloud?")
-    start, help_, answer = await api.wait_for_messages(3, chat_id=1001)
+    start, first_question, help_, answer, asked_again = await api.wait_for_messages(5, chat_id=1001)
 
     assert "career advisor" in start["text"].lower()
+    assert "(1/8)" in first_question["text"] and first_question["reply_markup"]["inline_keyboard"]
     assert "/help" in help_["text"] and "/start" in help_["text"]
     text = answer["text"]
     assert answer["parse_mode"] == "HTML"
@@ -68,6 +69,8 @@ async def test_start_help_and_a_question(running_bot: FakeBotApi) -> None:
     plain = html.unescape(re.sub(r"<[^>]+>", "", text))
     assert re.search(r"AWS Certified Cloud Practitioner|Cloud Digital Leader|Azure Fundamentals", plain)
     assert "Sources" in plain and "[1]" in plain and "knowledge/credentials/" in plain
+    # the question came in the middle of the questionnaire: after the answer, the open question is asked again
+    assert "Back to your profile" in asked_again["text"] and "(1/8)" in asked_again["text"]
     assert "setMyCommands" in api.methods()
 
 

@@ -183,6 +183,8 @@ def compose_info(
             )
         else:
             lines.append("It was retired and is no longer available, and there is no direct replacement.")
+    else:
+        lines.append(f"Status: active, still offered (as of {cred.last_verified.isoformat()}).")
     lines += [
         f"What it is: {cred.summary}",
         f"Type: {cred.credential_type.value.replace('-', ' ')}; level: {cred.level.value}",

@@ -28,6 +28,7 @@ EXPERIENCE_PENALTY = 0.5
 PROVIDER_BONUS = 0.45
 VENDOR_NEUTRAL_PENALTY = 0.45
 GUIDE_MENTION_BONUS = 0.25
+PREREQUISITE_HELD_BONUS = 0.4
 MAX_WEEKS_REASONABLE = 26
 
 
@@ -62,7 +63,7 @@ class Wants:
             budget_usd=facets.budget_usd if facets.budget_usd is not None else profile.budget_usd,
             free_only=facets.free_only,
             hours_per_week=facets.hours_per_week or profile.hours_per_week,
-            providers=facets.providers or [match_form(p).strip() for p in profile.preferred_providers],
+            providers=facets.providers or [provider_of(p) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
             experience_years=profile.experience_years,
             completed=frozenset(profile.completed),
@@ -72,6 +73,15 @@ class Wants:
     def switch_level(self) -> Level:
         """The level a career switcher starts at when they did not say: past the basics if they already work in tech."""
         return Level.INTERMEDIATE if self.technical_background else Level.BEGINNER
+
+
+def provider_of(name: str) -> str:
+    """The provider key a name stands for: "AWS" and "Amazon" are both "amazon"."""
+    form = match_form(name)
+    for word, provider in VENDOR_PROVIDERS.items():
+        if f" {word} " in form:
+            return provider
+    return form.strip()
 
 
 def provider_key(credential: Credential) -> str:
@@ -131,6 +141,7 @@ def rank(
         score += _budget_fit(cand, wants)
         score += _time_fit(cand, wants)
         score += _experience_fit(cand, wants, intent)
+        score += _prerequisite_fit(cand, wants, catalog)
         score += _provider_fit(cand, wants)
         cand.score = score
 
@@ -170,9 +181,11 @@ def _level_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
 def _budget_fit(cand: Candidate, wants: Wants) -> float:
     cost = cand.credential.cost
     if wants.free_only:
-        if cost.min == 0:
+        if cost.max == 0:
             cand.reasons.append("free to take")
             return 0.3
+        if cost.min == 0:  # free only in some cases (aid, a free tier): better than paid, not "free"
+            return -NOT_FREE_PENALTY / 2
         return -NOT_FREE_PENALTY
     if wants.budget_usd is None:
         return 0.0
@@ -210,6 +223,16 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
     if have is not None and have < required:
         return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
     return 0.0
+
+
+def _prerequisite_fit(cand: Candidate, wants: Wants, catalog: Catalog) -> float:
+    """The natural next step after a credential the person already holds."""
+    held = [cid for cid in cand.credential.prerequisite_ids if cid in wants.completed]
+    if not held:
+        return 0.0
+    names = ", ".join(catalog.credentials[cid].name for cid in held if cid in catalog.credentials)
+    cand.reasons.append(f"builds on {names}, which you already hold")
+    return PREREQUISITE_HELD_BONUS
 
 
 def _provider_fit(cand: Candidate, wants: Wants) -> float:

@@ -175,9 +175,8 @@ class Advisor:
                 creds += self._peers(creds[0], retrieved, facets, profile)
             if intent is Intent.COMPARE and len(creds) >= 2:
                 cands = [Candidate(c) for c in creds]
-                return self._reply(
-                    question, u, composer.compose_compare(cands, facets, profile, sources), cands, sources
-                )
+                text = composer.compose_compare(cands, facets, profile, sources)
+                return self._reply(question, u, text, self._active_only(cands), sources)
             if creds:
                 return self._info(question, u, creds[0], sources)
 
@@ -191,7 +190,12 @@ class Advisor:
         mentions = [cid for chunk in guide_sections[:3] for cid in chunk.listed("credentials")]
         ranked = rank(catalog, retrieved.credentials, facets, profile, intent, pathway=pathway, guide_mentions=mentions)
         if intent is Intent.CAREER_SWITCH:
-            ordered = _pathway_order(ranked, pathway)
+            fields = set(occupation.domains) if occupation else set(facets.domains[:1])
+            ordered = [
+                c
+                for c in _pathway_order(ranked, pathway)
+                if c.credential.id in dict(pathway) or not fields or fields & set(c.credential.domains)
+            ]
             skipped = _skippable_basics(ordered, pathway, facets, profile) if occupation else []
             ordered = [c for c in ordered if c not in skipped]
             text = composer.compose_switch(
@@ -227,6 +231,20 @@ class Advisor:
             same_field.sort(key=lambda c: abs(c.level.rank - named.level.rank))
         return same_field[:count]
 
+    def _active_only(self, cands: Sequence[Candidate]) -> list[Candidate]:
+        """Retired credentials are never recommended as such: their successors stand in their place."""
+        out: list[Candidate] = []
+        for cand in cands:
+            cred = cand.credential
+            if cred.status is Status.RETIRED:
+                successor = self.state.catalog.successor(cred)
+                if successor is None:
+                    continue
+                cand = Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)
+            if all(c.credential.id != cand.credential.id for c in out):
+                out.append(cand)
+        return out
+
     def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
         catalog = self.state.catalog
         successor = catalog.successor(cred) if cred.status is Status.RETIRED else None
@@ -255,10 +273,17 @@ class Advisor:
             if sections:
                 return sections
         target = u.facets.target_occupation
-        # without a known starting role, a guide only helps when it leads to the role asked for
+        # A guide written for another starting role describes someone else's skills and gap. Only when
+        # the starting role is unknown does it help, and then without its "what you already bring".
+        if u.facets.current_role:
+            return []
         for chunk in retrieved.guides:
             if chunk.meta.get("guide_kind") == "career-switch" and target and target in chunk.listed("to_occupations"):
-                return catalog.guide_chunks(chunk.record_id) if u.facets.current_role else []
+                return [
+                    c
+                    for c in catalog.guide_chunks(chunk.record_id)
+                    if "transferable" not in c.meta.get("heading", "").lower()
+                ]
         return []
 
     def _reply(

@@ -250,10 +250,26 @@ def _find_occupation(form: str, vocab: Vocabulary, after: int = 0) -> str | None
     return best[2] if best else None
 
 
+def _is_level_word(text: str) -> bool:
+    """'I'm a beginner' says how far along someone is, not what they do."""
+    form = match_form(text)
+    words = (
+        *BEGINNER_WORDS,
+        *INTERMEDIATE_WORDS,
+        *ADVANCED_WORDS,
+        "newbie",
+        "novice",
+        "total beginner",
+        "complete beginner",
+        "absolute beginner",
+    )
+    return any(form.strip() == match_form(w).strip() for w in words)
+
+
 def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None, list[str]]:
     role = None
     match = _CURRENT_ROLE.search(question)
-    if match:
+    if match and not _is_level_word(match.group(1)):
         role = match.group(1).strip().lower()
     guides: list[str] = []
     search_in = match_form(role) if role else form
@@ -261,6 +277,16 @@ def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None
         if name in search_in:
             guides.extend(g for g in sorted(guide_ids) if g not in guides)
     return role, guides
+
+
+def find_target(text: str, catalog: Catalog, vocab: Vocabulary) -> tuple[str | None, Domain | None]:
+    """The occupation and field a short answer like "data analyst" or "cybersecurity" names."""
+    form = match_form(text)
+    occupation = _find_occupation(form, vocab)
+    if occupation is not None:
+        return occupation, catalog.occupations[occupation].domains[0]
+    domains = _find_domains(form, text)
+    return None, (domains[0] if domains else None)
 
 
 def _providers(form: str) -> list[str]:
@@ -312,6 +338,14 @@ def understand(
                 domains.append(domain)
     if target and not domains:
         domains.extend(catalog.occupations[target].domains[:1])
+    if not domains and not named and profile is not None and _RECOMMEND.search(rest):
+        # "which cert should I take next?" is about the goal the person set in their profile
+        if profile.target_role:
+            target = _find_occupation(match_form(profile.target_role), vocab)
+        if target:
+            domains.extend(catalog.occupations[target].domains[:1])
+        elif profile.target_domain is not None:
+            domains.append(profile.target_domain)
 
     facets = Facets(
         domains=domains,
@@ -356,9 +390,16 @@ def _ordinal_reference(form: str, last: Turn | None) -> list[str]:
         and " it " not in form
     ):
         return []
+    picked: list[tuple[int, str]] = []
     for word, index in _ORDINAL.items():
-        if f" {word} " in form and (index < len(last.recommendation_ids) or index == -1):
-            return [last.recommendation_ids[index]]
+        position = form.find(f" {word} ")
+        if position != -1 and (index < len(last.recommendation_ids) or index == -1):
+            cid = last.recommendation_ids[index]
+            if cid not in (c for _, c in picked):
+                picked.append((position, cid))
+    if picked:
+        # "the first and the third" refers to both, in the order they were said
+        return [cid for _, cid in sorted(picked)]
     if re.search(r" (it|that one|this one) ", form):
         return [last.recommendation_ids[0]]
     return []

@@ -534,6 +534,10 @@ def credential_forms(cred: Credential) -> set[str]:
     if len(official.split()) >= 2:
         # the full official name always identifies the credential, however ordinary its words
         forms.add(official)
+    for alias in cred.aliases:
+        # a curator listed this name for this credential; two words or more are not ordinary chatter
+        if len(match_form(alias).split()) >= 2:
+            forms.add(match_form(alias))
     for original in names:
         base = match_form(original)
         candidates = {base, base.replace("+", " plus ")}

@@ -75,6 +75,38 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return await self.push_update({"message": message})
 
+    async def press_button(self, data: str, *, chat_id: int = 1001, user_id: int | None = None) -> int:
+        """Press the inline button carrying `data` on the newest bot message in the chat that shows it."""
+        user_id = user_id or chat_id
+        for sent in reversed(self.sent_messages(chat_id)):
+            markup = sent.get("reply_markup") or {}
+            rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+            if any(button.get("callback_data") == data for row in rows for button in row):
+                message = {
+                    "message_id": sent["_message_id"],
+                    "date": int(time.time()),
+                    "chat": {"id": chat_id, "type": "private"},
+                    "from": {"id": BOT_ID, "is_bot": True, "first_name": "Career Advisor"},
+                    "text": str(sent.get("text", "")),
+                    "reply_markup": markup,
+                }
+                break
+        else:
+            raise AssertionError(f"no message in chat {chat_id} has a button {data!r}")
+        query = {
+            "id": str(next(self._update_ids) + 10_000),
+            "from": {"id": user_id, "is_bot": False, "first_name": "Ana"},
+            "chat_instance": str(chat_id),
+            "data": data,
+            "message": message,
+        }
+        return await self.push_update({"callback_query": query})
+
+    def buttons(self, message: dict[str, Any]) -> list[str]:
+        """The callback data of every inline button under a sent message."""
+        markup = message.get("reply_markup") or {}
+        return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
     async def push_update(self, payload: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         async with self._new_update:
@@ -159,8 +191,10 @@ class FakeBotApi:
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
+        message_id = next(self._message_ids)
+        params["_message_id"] = message_id  # lets a test press this message's buttons later
         return {
-            "message_id": next(self._message_ids),
+            "message_id": message_id,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Career Advisor"},

@@ -1,0 +1,317 @@
+"""Everything a user can do with the bot, independent of Telegram or the terminal.
+
+Front ends turn an update or a typed line into one call here and show the replies; the store
+keeps the answers, so a restart (or switching front end) loses nothing already confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.advisor import Advisor
+from bot.advisor.models import Profile
+from bot.dialog import onboarding as ob
+from bot.dialog.parsing import InputError
+from bot.dialog.replies import Button, Reply, UserRef
+from bot.dialog.views import plan_view, profile_view, progress_view
+from bot.planner.builder import PlanUnavailable, build_plan
+from bot.planner.models import LearningPlan, PlanStep, StepStatus
+from bot.prompts import Texts
+from bot.store import Store
+from bot.store.nudges import NudgeSettings
+
+logger = logging.getLogger(__name__)
+
+ONBOARDING = "onboarding"  # the conversation name, shared with the Telegram ConversationHandler
+MAX_TEXT_CHARS = 2000
+HISTORY_TURNS = 6
+
+ForgetHook = Callable[[int], Awaitable[None]]
+
+
+class Assistant:
+    def __init__(
+        self,
+        store: Store,
+        advisor: Advisor,
+        texts: Texts,
+        *,
+        today: Callable[[], dt.date] = dt.date.today,
+        on_forget: ForgetHook | None = None,
+    ) -> None:
+        self.store = store
+        self.advisor = advisor
+        self.texts = texts
+        self.today = today
+        self.on_forget = on_forget
+
+    # -- onboarding ------------------------------------------------------------------------
+    async def onboarding_state(self, user: UserRef) -> str | None:
+        state = await self.store.conversations.get(ONBOARDING, user.conversation_key)
+        return state if isinstance(state, str) else None
+
+    async def _goto(self, user: UserRef, state: str | None) -> str | None:
+        """Record where the user is in the questionnaire before telling them (write-through)."""
+        await self.store.conversations.save(ONBOARDING, user.conversation_key, state)
+        return state
+
+    async def start(self, user: UserRef) -> tuple[list[Reply], str | None]:
+        """/start: the questionnaire for newcomers, where they left off if interrupted, else welcome back."""
+        await self.store.users.touch(user.user_id, user.chat_id)
+        current = ob.parse_state(await self.onboarding_state(user))
+        catalog = self.advisor.catalog
+        if current is not None and current[0] == ob.ASK:
+            step = current[1]
+            reply = ob.reply_for(step, catalog, ob.ASK, note="Welcome back! Let's pick up where we left off.")
+            return [reply], await self._goto(user, ob.state_of(ob.ASK, step))
+        if await self.store.profiles.is_onboarded(user.user_id):
+            replies = [Reply("Welcome back! Ask me anything, or use /plan, /progress and /profile.")]
+            plan = await self.store.plans.active(user.user_id)
+            if plan is not None:
+                replies.append(plan_view(plan, await self.store.progress.all(user.user_id)))
+            else:
+                replies.append(Reply("You have no learning plan yet. Send /plan to make one."))
+            return replies, await self._goto(user, None)
+        intro = Reply(self.texts.welcome)
+        first = ob.ORDER[0]
+        return [intro, ob.reply_for(first, catalog, ob.ASK)], await self._goto(user, ob.state_of(ob.ASK, first))
+
+    async def edit(self, user: UserRef, step: ob.Step) -> tuple[list[Reply], str | None]:
+        """A profile button: ask that one question again."""
+        await self.store.users.touch(user.user_id, user.chat_id)
+        return [ob.reply_for(step, self.advisor.catalog, ob.EDIT)], await self._goto(user, ob.state_of(ob.EDIT, step))
+
+    async def cancel(self, user: UserRef) -> list[Reply]:
+        await self._goto(user, None)
+        return [Reply("OK, stopped. Your answers so far are saved; /start continues, /profile changes them.")]
+
+    async def answer_step(
+        self, user: UserRef, state: str, raw: str, *, from_button: bool
+    ) -> tuple[list[Reply], str | None]:
+        """One answer to the questionnaire (a button or typed text); returns the replies and the next state."""
+        parsed = ob.parse_state(state)
+        if parsed is None:
+            return [Reply("That question has expired. Send /start or /profile.")], await self._goto(user, None)
+        mode, step = parsed
+        catalog = self.advisor.catalog
+        # A question typed in the middle of the questionnaire gets its answer, then the step is asked again.
+        # Steps that take any text cannot tell a question from an answer by parsing, so they look first.
+        asked = not from_button and _is_question(raw)
+        if asked and step in ob.FREE_TEXT_STEPS:
+            return await self._answer_then_resume(user, raw, step, mode, state)
+        if raw != ob.SKIP:
+            if not from_button and len(raw) > MAX_TEXT_CHARS:
+                return [ob.reply_for(step, catalog, mode, note="That is too long for an answer.")], state
+            try:
+                value = ob.read_answer(step, raw, catalog, self.advisor.state.vocab, from_button=from_button)
+            except InputError as problem:
+                if asked:
+                    return await self._answer_then_resume(user, raw, step, mode, state)
+                return [ob.reply_for(step, catalog, mode, note=str(problem))], state
+            await self._save_answer(user, step, value)
+        if mode == ob.EDIT:
+            await self._goto(user, None)
+            profile = await self.store.profiles.get(user.user_id) or Profile()
+            return [Reply("Saved."), profile_view(profile, await self.store.nudges.get(user.user_id))], None
+        following = ob.next_step(step)
+        if following is not None:
+            return [ob.reply_for(following, catalog, ob.ASK)], await self._goto(user, ob.state_of(ob.ASK, following))
+        await self.store.profiles.mark_onboarded(user.user_id)
+        await self._goto(user, None)
+        return await self._first_advice(user), None
+
+    async def _answer_then_resume(
+        self, user: UserRef, question: str, step: ob.Step, mode: str, state: str
+    ) -> tuple[list[Reply], str | None]:
+        replies = await self.ask(user, question)
+        return [*replies, ob.reply_for(step, self.advisor.catalog, mode, note="Back to your profile:")], state
+
+    async def _save_answer(self, user: UserRef, step: ob.Step, value: object) -> None:
+        uid = user.user_id
+        if step is ob.Step.ROLE:
+            await self.store.profiles.update(uid, current_role=value)
+        elif step is ob.Step.TARGET:
+            assert isinstance(value, ob.Target)
+            await self.store.profiles.update(uid, target_role=value.label, target_domain=value.domain)
+        elif step is ob.Step.LEVEL:
+            await self.store.profiles.update(uid, level=value)
+        elif step is ob.Step.HOURS:
+            await self.store.profiles.update(uid, hours_per_week=value)
+        elif step is ob.Step.BUDGET:
+            await self.store.profiles.update(uid, budget_usd=value)
+        elif step is ob.Step.PROVIDERS:
+            await self.store.profiles.update(uid, preferred_providers=value)
+        elif step is ob.Step.TIMEZONE:
+            settings = await self.store.nudges.get(uid) or NudgeSettings()
+            await self.store.nudges.save(uid, settings.model_copy(update={"timezone": value}))
+        elif step is ob.Step.NUDGES:
+            settings = await self.store.nudges.get(uid) or NudgeSettings()
+            await self.store.nudges.save(uid, settings.model_copy(update={"enabled": bool(value)}))
+
+    async def _first_advice(self, user: UserRef) -> list[Reply]:
+        profile = await self.store.profiles.get(user.user_id) or Profile()
+        done = Reply("Thanks, your profile is saved. /profile shows it; /plan makes a week-by-week plan.")
+        if profile.target_role and profile.current_role:
+            question = f"I am a {profile.current_role} and want to become a {profile.target_role}"
+        elif profile.target_role:
+            question = f"Which certification should I start with to work in {profile.target_role}?"
+        else:
+            return [done, Reply('Ask me anything, e.g. "which cert for cloud?".')]
+        answer = await self.advisor.aanswer(question, profile, ())
+        await self.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
+        return [done, Reply(answer.text, answer=answer)]
+
+    # -- questions -------------------------------------------------------------------------
+    async def ask(self, user: UserRef, text: str) -> list[Reply]:
+        """A free-text question, answered with the profile and the chat's recent turns."""
+        text = text.strip()
+        if not text:
+            return [Reply("Please write your question as text.")]
+        if len(text) > MAX_TEXT_CHARS:
+            return [
+                Reply(
+                    f"That message is too long for me ({len(text)} characters). Please ask in under {MAX_TEXT_CHARS}."
+                )
+            ]
+        await self.store.users.touch(user.user_id, user.chat_id)
+        profile = await self.store.profiles.get(user.user_id)
+        history = await self.store.turns.recent(user.chat_id, HISTORY_TURNS)
+        answer = await self.advisor.aanswer(text, profile, history)
+        await self.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
+        return [Reply(answer.text, answer=answer)]
+
+    async def compare(self, user: UserRef, args: str) -> list[Reply]:
+        if not args.strip():
+            return [Reply("Tell me what to compare, e.g. /compare AZ-104 vs AWS SAA.")]
+        return await self.ask(user, f"compare {args.strip()}")
+
+    # -- profile, plan, progress -------------------------------------------------------------
+    async def profile(self, user: UserRef) -> list[Reply]:
+        profile = await self.store.profiles.get(user.user_id)
+        if profile is None:
+            return [Reply("I don't know anything about you yet. Send /start to set up your profile.")]
+        return [profile_view(profile, await self.store.nudges.get(user.user_id))]
+
+    async def plan(self, user: UserRef, args: str = "") -> list[Reply]:
+        """/plan shows the plan (making one the first time); /plan new rebuilds it after asking."""
+        current = await self.store.plans.active(user.user_id)
+        progress = await self.store.progress.all(user.user_id)
+        if current is not None and args.strip().lower() != "new":
+            return [plan_view(current, progress)]
+        if current is not None and any(s.credential_id in progress for s in current.steps):
+            return [
+                Reply(
+                    "You already have progress on your plan. Make a new plan anyway? Progress on credentials "
+                    "that stay in the new plan is kept.",
+                    [[Button("Yes, new plan", "n:yes"), Button("No, keep it", "n:no")]],
+                )
+            ]
+        return await self._build_plan(user, replacing=current is not None)
+
+    async def confirm_new_plan(self, user: UserRef, yes: bool) -> list[Reply]:
+        if not yes:
+            return [Reply("Kept your current plan. /plan shows it.")]
+        return await self._build_plan(user, replacing=True)
+
+    async def _build_plan(self, user: UserRef, *, replacing: bool) -> list[Reply]:
+        profile = await self.store.profiles.get(user.user_id) or Profile()
+        progress = await self.store.progress.all(user.user_id)
+        try:
+            plan = build_plan(self.advisor.catalog, profile, self.today(), progress)
+        except PlanUnavailable as problem:
+            return [
+                Reply(
+                    f"{problem.message} Set your target with /profile (or /start) and send /plan again.",
+                    [[Button("Set target", f"b:{ob.state_of(ob.EDIT, ob.Step.TARGET)}")]],
+                )
+            ]
+        await self.store.plans.replace(user.user_id, plan)
+        heading = "Here is your new plan." if replacing else "Here is your plan."
+        return [plan_view(plan, progress, heading=heading)]
+
+    async def progress(self, user: UserRef) -> list[Reply]:
+        plan = await self.store.plans.active(user.user_id)
+        if plan is None:
+            return [Reply("You have no plan yet. Send /plan to make one, then mark steps as you go.")]
+        return [progress_view(plan, await self.store.progress.all(user.user_id))]
+
+    async def mark(self, user: UserRef, position: int, status: StepStatus) -> list[Reply]:
+        plan = await self.store.plans.active(user.user_id)
+        step = _step_at(plan, position)
+        if plan is None or step is None:
+            return [Reply("That plan step no longer exists. Send /plan to see your current plan.")]
+        await self.store.progress.set(user.user_id, step.credential_id, status)
+        said = {
+            StepStatus.STARTED: f"Marked {step.credential_name} as started. Good luck!",
+            StepStatus.COMPLETED: f"Congratulations on {step.credential_name}!",
+            StepStatus.SKIPPED: f"Skipped {step.credential_name}.",
+            StepStatus.TODO: f"{step.credential_name} is back on your to-do list.",
+        }[status]
+        return [Reply(said), progress_view(plan, await self.store.progress.all(user.user_id))]
+
+    # -- forgetting ----------------------------------------------------------------------------
+    async def forget(self, user: UserRef) -> list[Reply]:
+        return [
+            Reply(
+                "This deletes everything I store about you: profile, plan, progress, chat history and nudge "
+                "settings. It cannot be undone. Delete it all?",
+                [[Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")]],
+            )
+        ]
+
+    async def confirm_forget(self, user: UserRef, yes: bool) -> list[Reply]:
+        if not yes:
+            return [Reply("Nothing was deleted.")]
+        await self.store.users.forget(user.user_id)
+        await self.store.conversations.save(ONBOARDING, user.conversation_key, None)
+        if self.on_forget is not None:
+            await self.on_forget(user.user_id)
+        logger.info("deleted all data of a user on request")
+        return [
+            Reply(
+                "Done: I deleted your profile, plan, progress, chat history and nudge settings. /start begins afresh."
+            )
+        ]
+
+    # -- buttons ---------------------------------------------------------------------------------
+    async def press(self, user: UserRef, data: str, state: str | None) -> tuple[list[Reply], str | None]:
+        """A button outside the questionnaire: plan steps, confirmations and profile edits."""
+        kind, _, rest = data.partition(":")
+        if kind == "p":
+            position, _, status = rest.partition(":")
+            if position.isdigit() and status in StepStatus._value2member_map_:
+                return await self.mark(user, int(position), StepStatus(status)), state
+        elif kind == "n":
+            return await self.confirm_new_plan(user, rest == "yes"), state
+        elif kind == "f":
+            replies = await self.confirm_forget(user, rest == "yes")
+            return replies, (None if rest == "yes" else state)
+        elif kind == "b":
+            target_state, _, value = rest.rpartition(":") if rest.count(":") >= 2 else (rest, "", "")
+            parsed = ob.parse_state(target_state)
+            if parsed is not None and not value:
+                return await self.edit(user, parsed[1])
+            if parsed is not None:
+                if state != target_state:
+                    return [Reply("That question has already been answered. /profile changes your answers.")], state
+                return await self.answer_step(user, target_state, value, from_button=True)
+        return [Reply("That button has expired. Send /help to see what I can do.")], state
+
+
+_QUESTION_START = re.compile(
+    r"^(what|which|how|why|when|where|who|can|could|should|would|is|are|do|does|tell me|compare|recommend)\b", re.I
+)
+
+
+def _is_question(text: str) -> bool:
+    text = text.strip()
+    return text.endswith("?") or bool(_QUESTION_START.match(text))
+
+
+def _step_at(plan: LearningPlan | None, position: int) -> PlanStep | None:
+    if plan is None:
+        return None
+    return next((s for s in plan.steps if s.position == position), None)

@@ -1,0 +1,79 @@
+"""The user store: everything the bot remembers about its users, on SQLite or PostgreSQL.
+
+Handlers and services use only `Store` and its repositories; no other part builds queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.store.conversations import ConversationKey, ConversationRepository
+from bot.store.engine import create_engine
+from bot.store.migrations import upgrade_to_head
+from bot.store.nudges import NudgeSettings, NudgeSettingsRepository
+from bot.store.plans import PlanRepository
+from bot.store.profiles import ProfileRepository
+from bot.store.progress import ProgressRepository
+from bot.store.turns import TurnRepository
+from bot.store.users import UserRepository
+
+__all__ = [
+    "ConversationKey",
+    "ConversationRepository",
+    "NudgeSettings",
+    "NudgeSettingsRepository",
+    "PlanRepository",
+    "ProfileRepository",
+    "ProgressRepository",
+    "Store",
+    "TurnRepository",
+    "UserRepository",
+]
+
+
+class Store:
+    """One database, its schema migrated to the newest revision, and a repository per kind of data."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        dialect = engine.dialect.name
+        self.users = UserRepository(sessions, dialect)
+        self.profiles = ProfileRepository(sessions, dialect)
+        self.plans = PlanRepository(sessions, dialect)
+        self.progress = ProgressRepository(sessions, dialect)
+        self.turns = TurnRepository(sessions, dialect)
+        self.nudges = NudgeSettingsRepository(sessions, dialect)
+        self.conversations = ConversationRepository(sessions, dialect)
+
+    @classmethod
+    async def open(
+        cls, url: str, *, schema: str | None = None, engine_options: Mapping[str, Any] | None = None
+    ) -> Self:
+        """Connect to `url` (an async SQLAlchemy URL) and apply pending migrations.
+
+        `schema` (PostgreSQL only) keeps every table in that existing schema; `engine_options` go to
+        `create_async_engine`.
+        """
+        engine = create_engine(url, schema=schema, **dict(engine_options or {}))
+        try:
+            await upgrade_to_head(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -1,0 +1,182 @@
+"""The schema as SQLAlchemy Core tables; `migrations/` creates exactly this."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Explicit names let later migrations (SQLite batch mode especially) refer to constraints.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only rowid-aliases INTEGER PRIMARY KEY, so surrogate keys are BIGINT elsewhere and INTEGER there.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+USER_ID = "users.user_id"
+STEP_STATUSES = ("todo", "started", "completed", "skipped")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no zone, so it is put back on read)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; store timezone-aware ones")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _user_fk() -> ForeignKey:
+    return ForeignKey(USER_ID, ondelete="CASCADE")
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+)
+
+profiles = Table(
+    "profiles",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), primary_key=True, autoincrement=False),
+    Column("current_role", Text),
+    Column("target_role", Text),
+    Column("target_domain", String(64)),
+    Column("level", String(32)),
+    Column("hours_per_week", Float),
+    Column("budget_usd", Float),
+    Column("preferred_providers", JSON, nullable=False),
+    Column("experience_years", Float),
+    Column("onboarded_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+learning_plans = Table(
+    "learning_plans",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("target_label", Text, nullable=False),
+    Column("target_occupation", String(128)),
+    Column("target_domain", String(64)),
+    Column("hours_per_week", Float, nullable=False),
+    Column("created_on", Date, nullable=False),
+    Column("notes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("user_id"),
+)
+
+plan_steps = Table(
+    "plan_steps",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("plan_id", Id, ForeignKey("learning_plans.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("credential_id", String(128), nullable=False),
+    Column("credential_name", Text, nullable=False),
+    Column("start_week", Integer, nullable=False),
+    Column("end_week", Integer, nullable=False),
+    Column("study_hours", Float, nullable=False),
+    Column("milestone", Text, nullable=False),
+    Column("stage", String(16), nullable=False),
+    UniqueConstraint("plan_id", "position"),
+)
+
+progress = Table(
+    "progress",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("credential_id", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("user_id", "credential_id"),
+    CheckConstraint("status IN ('todo', 'started', 'completed', 'skipped')", name="ck_progress_status"),
+)
+
+conversation_turns = Table(
+    "conversation_turns",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("intent", String(32), nullable=False),
+    Column("facets", JSON, nullable=False),
+    Column("recommendation_ids", JSON, nullable=False),
+    Index(None, "chat_id", "id"),
+    Index(None, "user_id"),
+)
+
+nudge_settings = Table(
+    "nudge_settings",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), primary_key=True, autoincrement=False),
+    Column("enabled", Boolean, nullable=False, server_default=false()),
+    Column("weekday", Integer, nullable=False),
+    Column("local_time", String(5), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("snoozed_until", Date),
+    Column("last_tip_id", String(128)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_nudge_settings_weekday"),
+)
+
+conversation_states = Table(
+    "conversation_states",
+    metadata,
+    Column("name", String(128), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("user_id", BigInteger),
+    Column("state", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("name", "key"),
+    Index(None, "user_id"),
+)

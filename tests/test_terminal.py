@@ -1,0 +1,46 @@
+"""The terminal chat offers what Telegram offers: the questionnaire with numbered buttons, commands, a database."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from bot.advisor import Advisor
+from bot.dialog.assistant import Assistant
+from bot.prompts import Texts
+from bot.store import Store
+from bot.terminal import LOCAL_USER, TerminalChat
+
+
+async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    out = io.StringIO()
+
+    async with await Store.open(url) as store:
+        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        await chat.handle("/start")
+        assert "(1/8)" in out.getvalue() and "1) Student" in out.getvalue()
+        await chat.handle("1")  # the numbered button "Student"
+        assert "(2/8)" in out.getvalue()
+        await chat.handle("cloud engineer")
+        await chat.handle("/cancel")
+        profile = await store.profiles.get(LOCAL_USER.user_id)
+        assert profile is not None and profile.current_role == "student" and profile.target_role == "Cloud Engineer"
+
+    # A new process on the same database: the answers are still there and the plan follows the target.
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        await chat.handle("/plan")
+        assert "Your plan toward Cloud Engineer" in out.getvalue()
+        assert "1) Started" in out.getvalue() and "2) Done" in out.getvalue()
+        await chat.handle("2")  # marks the first step done
+        assert "Congratulations" in out.getvalue()
+        await chat.handle("/nonsense")
+        assert "I don't know /nonsense" in out.getvalue()
+        await chat.handle("/forget")
+        await chat.handle("1")  # "Yes, delete everything"
+        assert "deleted" in out.getvalue()
+        assert await store.profiles.get(LOCAL_USER.user_id) is None
+        assert await store.plans.active(LOCAL_USER.user_id) is None
+        assert not await chat.handle("/quit")
