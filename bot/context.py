@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.advisor import Advisor
 from bot.dialog.assistant import Assistant
 from bot.prompts import Texts
+from bot.telegram_nudges import NudgeScheduler
 
 
 @dataclass
@@ -18,6 +19,7 @@ class BotServices:
     advisor: Advisor | None = None
     assistant: Assistant | None = None
     texts: Texts | None = None
+    scheduler: NudgeScheduler | None = None
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotServices]):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
 from bot.dialog.replies import Reply, UserRef
-from bot.rendering import render_answer, render_text
+from bot.telegram_io import send_replies
 
 logger = logging.getLogger(__name__)
 
@@ -26,25 +25,10 @@ def _user(update: Update) -> UserRef | None:
     return UserRef(user_id=user.id, chat_id=chat.id)
 
 
-def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
-    )
-
-
 async def send(update: Update, replies: list[Reply]) -> None:
     chat = update.effective_chat
-    if chat is None:
-        return
-    for reply in replies:
-        pieces = render_answer(reply.answer) if reply.answer is not None else render_text(reply.text)
-        for index, piece in enumerate(pieces):
-            markup = _keyboard(reply) if index == len(pieces) - 1 else None
-            await chat.send_message(
-                piece, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
-            )
+    if chat is not None:
+        await send_replies(chat.get_bot(), chat.id, replies)
 
 
 def _text(update: Update) -> str:
@@ -185,6 +169,20 @@ async def forget(update: Update, context: BotContext) -> None:
     user = _user(update)
     if user is not None:
         await send(update, await context.assistant.forget(user))
+
+
+async def nudges(update: Update, context: BotContext) -> None:
+    """/nudges [on|off|snooze|DAY HH:MM]: the weekly check-in."""
+    user = _user(update)
+    if user is not None:
+        await send(update, await context.assistant.nudges(user, _args(context)))
+
+
+async def stats(update: Update, context: BotContext) -> None:
+    """/stats: numbers for the bot's admins."""
+    user = _user(update)
+    if user is not None:
+        await send(update, await context.assistant.stats(user))
 
 
 async def button(update: Update, context: BotContext) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseHandler,
@@ -31,9 +32,12 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices
 from bot.dialog import onboarding as ob
 from bot.dialog.assistant import ONBOARDING, Assistant
+from bot.nudges.schedule import Clock, system_clock
+from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle, StorePersistence
 from bot.prompts import Texts
 from bot.services import build_advisor
+from bot.telegram_nudges import RETRY_BASE_SECONDS, NudgeScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ COMMANDS = [
     BotCommand("progress", "how far along you are, and the next step"),
     BotCommand("profile", "what I know about you, with buttons to change it"),
     BotCommand("compare", "two credentials side by side: /compare AZ-104 vs SAA"),
+    BotCommand("nudges", "weekly check-ins: on, off, day and time, snooze"),
     BotCommand("forget", "delete everything I store about you"),
     BotCommand("cancel", "stop the current questionnaire"),
     BotCommand("help", "commands and example questions"),
@@ -102,8 +107,17 @@ class PerChatOrder(BaseUpdateProcessor):
         pass
 
 
-def build_application(settings: Settings, advisor: Advisor | None = None) -> Application:
-    """Build the bot; the model, the index and the database open in post_init, not here."""
+def build_application(
+    settings: Settings,
+    advisor: Advisor | None = None,
+    *,
+    clock: Clock = system_clock,
+    nudge_retry_base_seconds: float = RETRY_BASE_SECONDS,
+) -> Application:
+    """Build the bot; the model, the index and the database open in post_init, not here.
+
+    `clock` is the time the nudges go by; tests move it instead of waiting for real weeks.
+    """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the Telegram bot")
     services_advisor = advisor or build_advisor(settings)
@@ -115,7 +129,24 @@ def build_application(settings: Settings, advisor: Advisor | None = None) -> App
         services.texts = Texts.load()
         await asyncio.to_thread(services_advisor.load)
         services.advisor = services_advisor
-        services.assistant = Assistant(await store_handle.get(), services_advisor, services.texts)
+        store = await store_handle.get()
+        nudges = NudgeService(store, services.texts, lambda: services_advisor.catalog, clock)
+        scheduler = NudgeScheduler(app, nudges, retry_base_seconds=nudge_retry_base_seconds)
+        services.scheduler = scheduler
+
+        async def forgotten(user_id: int) -> None:
+            scheduler.cancel(user_id)
+
+        services.assistant = Assistant(
+            store,
+            services_advisor,
+            services.texts,
+            clock=clock,
+            admin_ids=frozenset(settings.admin_user_ids),
+            on_forget=forgotten,
+            on_nudges_changed=scheduler.reschedule,
+        )
+        await scheduler.rebuild()
         await app.bot.set_my_commands(COMMANDS)
         logger.info("bot ready")
 
@@ -131,6 +162,8 @@ def build_application(settings: Settings, advisor: Advisor | None = None) -> App
         .context_types(context_types)
         .concurrent_updates(PerChatOrder())
         .persistence(StorePersistence(store_handle))
+        # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
+        .rate_limiter(AIORateLimiter(overall_max_rate=25, overall_time_period=1, max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -142,6 +175,8 @@ def build_application(settings: Settings, advisor: Advisor | None = None) -> App
     app.add_handler(CommandHandler("progress", handlers.progress))
     app.add_handler(CommandHandler("compare", handlers.compare))
     app.add_handler(CommandHandler("forget", handlers.forget))
+    app.add_handler(CommandHandler("nudges", handlers.nudges))
+    app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(CommandHandler("cancel", handlers.cancel))
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))

@@ -69,6 +69,10 @@ class TerminalChat:
             self.show(await assistant.progress(user))
         elif command == "/compare":
             self.show(await assistant.compare(user, args))
+        elif command == "/nudges":
+            self.show(await assistant.nudges(user, args))
+        elif command == "/stats":
+            self.show(await assistant.stats(user))
         elif command == "/forget":
             self.show(await assistant.forget(user))
         elif command == "/cancel":
@@ -92,7 +96,9 @@ async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: Tex
     await asyncio.to_thread(advisor.load)
     assert settings.database_url is not None
     async with await Store.open(settings.database_url) as store:
-        chat = TerminalChat(Assistant(store, advisor, texts), texts, out)
+        # the terminal has no scheduler, so nudges are set here and sent by the Telegram bot
+        assistant = Assistant(store, advisor, texts, admin_ids=frozenset({LOCAL_USER.user_id}))
+        chat = TerminalChat(assistant, texts, out)
         out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
         chat.show((await chat.assistant.start(chat.user))[0])
         while True:

@@ -526,6 +526,7 @@ async def fill(store: Store, user_id: int) -> None:
     await store.turns.add(user_id, user_id, make_turn("hello", "cka"))
     await store.nudges.save(user_id, NudgeSettings(enabled=True))
     await store.conversations.save("onboarding", (user_id, user_id), 1)
+    await store.ledger.claim(user_id, "2026-W49", dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC), "test")
 
 
 async def rows_about(engine: AsyncEngine, user_id: int, plan_ids: list[int]) -> dict[str, int]:
@@ -591,3 +592,28 @@ async def test_everything_survives_a_restart(database: Database) -> None:
         assert [turn.question for turn in await store.turns.recent(ALICE)] == ["hello"]
         assert await store.nudges.enabled() == [(ALICE, ALICE, NudgeSettings(enabled=True))]
         assert await store.conversations.load("onboarding") == {(ALICE, ALICE): 1}
+
+
+# --- nudge ledger -----------------------------------------------------------------------------------
+
+
+async def test_a_week_is_claimed_once_whoever_asks(store: Store) -> None:
+    due = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
+    claims = await asyncio.gather(*(store.ledger.claim(ALICE, "2026-W50", due, f"process-{i}") for i in range(5)))
+    assert sorted(claims) == [False, False, False, False, True]
+    entry = await store.ledger.get(ALICE, "2026-W50")
+    assert entry is not None and entry.status == "pending" and entry.due_at == due
+    await store.ledger.note_attempt(ALICE, "2026-W50", 1, "network down")
+    await store.ledger.mark_sent(ALICE, "2026-W50", 2)
+    entry = await store.ledger.get(ALICE, "2026-W50")
+    assert entry is not None and entry.status == "sent" and entry.attempts == 2 and entry.sent_at is not None
+    assert not await store.ledger.claim(ALICE, "2026-W50", due, "later")
+    assert not await store.ledger.record_missed(ALICE, "2026-W50", due)
+
+    assert await store.ledger.record_missed(BOB, "2026-W50", due)
+    assert await store.ledger.claim(BOB, "2026-W51", due + dt.timedelta(days=7), "p")
+    await store.ledger.mark_failed(BOB, "2026-W51", 1, "Forbidden: bot was blocked by the user" * 20)
+    failed = await store.ledger.get(BOB, "2026-W51")
+    assert failed is not None and failed.status == "failed" and failed.error is not None and len(failed.error) <= 300
+    assert await store.ledger.week_counts("2026-W50") == {"pending": 0, "sent": 1, "failed": 0, "missed": 1}
+    assert [e.week for e in await store.ledger.history(BOB)] == ["2026-W50", "2026-W51"]

@@ -36,6 +36,8 @@ async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_
         assert "1) Started" in out.getvalue() and "2) Done" in out.getvalue()
         await chat.handle("2")  # marks the first step done
         assert "Congratulations" in out.getvalue()
+        await chat.handle("/nudges wednesday 07:45")
+        assert "Wednesdays at 07:45" in out.getvalue()
         await chat.handle("/nonsense")
         assert "I don't know /nonsense" in out.getvalue()
         await chat.handle("/forget")

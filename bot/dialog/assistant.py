@@ -14,11 +14,14 @@ from collections.abc import Awaitable, Callable
 from bot.advisor import Advisor
 from bot.advisor.models import Profile
 from bot.dialog import onboarding as ob
+from bot.dialog.nudge_views import DAY_NAMES, nudges_view, parse_day, parse_time
 from bot.dialog.parsing import InputError
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.dialog.views import plan_view, profile_view, progress_view
+from bot.nudges.schedule import Clock, next_due, system_clock
 from bot.planner.builder import PlanUnavailable, build_plan
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
+from bot.planner.progress import plan_progress
 from bot.prompts import Texts
 from bot.store import Store
 from bot.store.nudges import NudgeSettings
@@ -29,7 +32,7 @@ ONBOARDING = "onboarding"  # the conversation name, shared with the Telegram Con
 MAX_TEXT_CHARS = 2000
 HISTORY_TURNS = 6
 
-ForgetHook = Callable[[int], Awaitable[None]]
+UserHook = Callable[[int], Awaitable[None]]  # called with a user id after their data changed
 
 
 class Assistant:
@@ -39,14 +42,21 @@ class Assistant:
         advisor: Advisor,
         texts: Texts,
         *,
-        today: Callable[[], dt.date] = dt.date.today,
-        on_forget: ForgetHook | None = None,
+        clock: Clock = system_clock,
+        admin_ids: frozenset[int] = frozenset(),
+        on_forget: UserHook | None = None,
+        on_nudges_changed: UserHook | None = None,
     ) -> None:
         self.store = store
         self.advisor = advisor
         self.texts = texts
-        self.today = today
+        self.clock = clock
+        self.admin_ids = admin_ids
         self.on_forget = on_forget
+        self.on_nudges_changed = on_nudges_changed
+
+    def today(self) -> dt.date:
+        return self.clock().date()
 
     # -- onboarding ------------------------------------------------------------------------
     async def onboarding_state(self, user: UserRef) -> str | None:
@@ -145,11 +155,9 @@ class Assistant:
         elif step is ob.Step.PROVIDERS:
             await self.store.profiles.update(uid, preferred_providers=value)
         elif step is ob.Step.TIMEZONE:
-            settings = await self.store.nudges.get(uid) or NudgeSettings()
-            await self.store.nudges.save(uid, settings.model_copy(update={"timezone": value}))
+            await self._change_nudges(uid, timezone=value)
         elif step is ob.Step.NUDGES:
-            settings = await self.store.nudges.get(uid) or NudgeSettings()
-            await self.store.nudges.save(uid, settings.model_copy(update={"enabled": bool(value)}))
+            await self._change_nudges(uid, enabled=bool(value))
 
     async def _first_advice(self, user: UserRef) -> list[Reply]:
         profile = await self.store.profiles.get(user.user_id) or Profile()
@@ -252,6 +260,93 @@ class Assistant:
         }[status]
         return [Reply(said), progress_view(plan, await self.store.progress.all(user.user_id))]
 
+    # -- nudges ------------------------------------------------------------------------------
+    async def _change_nudges(self, user_id: int, **changes: object) -> NudgeSettings:
+        current = await self.store.nudges.get(user_id) or NudgeSettings()
+        if changes.get("enabled") and not current.enabled:
+            # only nudges due after opting in count, so turning them on never sends one at once
+            changes["enabled_at"] = self.clock()
+        updated = NudgeSettings.model_validate({**current.model_dump(), **changes})
+        await self.store.nudges.save(user_id, updated)
+        if self.on_nudges_changed is not None:
+            await self.on_nudges_changed(user_id)
+        return updated
+
+    async def nudges(self, user: UserRef, args: str = "") -> list[Reply]:
+        """/nudges [on|off|snooze|DAY|HH:MM]: show or change the weekly nudge."""
+        await self.store.users.touch(user.user_id, user.chat_id)
+        changes: dict[str, object] = {}
+        note = ""
+        for word in args.lower().split():
+            try:
+                if word in ("on", "yes"):
+                    changes["enabled"] = True
+                elif word in ("off", "no", "stop"):
+                    changes["enabled"] = False
+                elif word == "snooze":
+                    return await self._snooze(user)
+                elif any(ch.isdigit() for ch in word):
+                    changes["local_time"] = parse_time(word)
+                else:
+                    changes["weekday"] = parse_day(word)
+            except InputError as problem:
+                note = str(problem)
+        if changes and not note:
+            if "enabled" not in changes and ("local_time" in changes or "weekday" in changes):
+                changes["enabled"] = True  # choosing a time means wanting the nudge
+            settings = await self._change_nudges(user.user_id, **changes)
+            note = "Saved."
+        else:
+            settings = await self.store.nudges.get(user.user_id) or NudgeSettings()
+        return [nudges_view(settings, self._next_nudge(settings), note)]
+
+    def _next_nudge(self, settings: NudgeSettings) -> dt.datetime | None:
+        return next_due(settings, self.clock()) if settings.enabled else None
+
+    async def _snooze(self, user: UserRef) -> list[Reply]:
+        settings = await self.store.nudges.get(user.user_id) or NudgeSettings()
+        if not settings.enabled:
+            return [nudges_view(settings, None, "Nudges are off, so there is nothing to snooze.")]
+        skipped = next_due(settings, self.clock()).astimezone(settings.zone).date()
+        settings = await self._change_nudges(user.user_id, snoozed_until=skipped + dt.timedelta(days=1))
+        return [nudges_view(settings, self._next_nudge(settings), f"Snoozed: no nudge on {skipped:%A %d %B}.")]
+
+    async def checkin(self, user: UserRef, answer: str, position: int | None) -> list[Reply]:
+        """A button under a nudge."""
+        if answer == "done" and position is not None:
+            return await self.mark(user, position, StepStatus.COMPLETED)
+        if answer == "working":
+            plan = await self.store.plans.active(user.user_id)
+            if plan is not None:
+                progress = await self.store.progress.all(user.user_id)
+                step = plan_progress(plan, progress).next_step
+                if step is not None and progress.get(step.credential_id, StepStatus.TODO) is StepStatus.TODO:
+                    await self.store.progress.set(user.user_id, step.credential_id, StepStatus.STARTED)
+            return [Reply("Good, keep going! I've marked it as in progress and will check in next week.")]
+        if answer == "skip":
+            return [Reply("No problem, this week is skipped. I'll check in next week.")]
+        if answer == "stop":
+            await self._change_nudges(user.user_id, enabled=False)
+            return [Reply("Nudges are off. /nudges turns them back on whenever you like.")]
+        if answer == "plan":
+            return await self.plan(user)
+        return [Reply("That button has expired. Send /help to see what I can do.")]
+
+    async def stats(self, user: UserRef) -> list[Reply]:
+        """/stats, for admins: users, opted-in users and this week's nudges."""
+        if user.user_id not in self.admin_ids:
+            return [Reply("That command is for the bot's admins.")]
+        year, week, _ = self.clock().date().isocalendar()
+        counts = await self.store.ledger.week_counts(f"{year}-W{week:02d}")
+        opted_in = len(await self.store.nudges.enabled())
+        lines = [
+            f"Users: {await self.store.users.count()}",
+            f"Opted in to nudges: {opted_in}",
+            f"Nudges in {year}-W{week:02d}: {counts['sent']} sent, {counts['failed']} failed, "
+            f"{counts['missed']} missed, {counts['pending']} pending",
+        ]
+        return [Reply("\n".join(lines))]
+
     # -- forgetting ----------------------------------------------------------------------------
     async def forget(self, user: UserRef) -> list[Reply]:
         return [
@@ -286,6 +381,17 @@ class Assistant:
                 return await self.mark(user, int(position), StepStatus(status)), state
         elif kind == "n":
             return await self.confirm_new_plan(user, rest == "yes"), state
+        elif kind == "k":
+            answer, _, position = rest.partition(":")
+            return await self.checkin(user, answer, int(position) if position.isdigit() else None), state
+        elif kind == "g":
+            action, _, value = rest.partition(":")
+            if action == "d" and value.isdigit():
+                return await self.nudges(user, DAY_NAMES[int(value) % 7]), state
+            if action == "t" and value.isdigit():
+                return await self.nudges(user, f"{value[:2]}:{value[2:]}"), state
+            if action in ("on", "off", "snooze"):
+                return await self.nudges(user, action), state
         elif kind == "f":
             replies = await self.confirm_forget(user, rest == "yes")
             return replies, (None if rest == "yes" else state)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.store.conversations import ConversationKey, ConversationRepository
 from bot.store.engine import create_engine
+from bot.store.ledger import LedgerEntry, NudgeLedgerRepository
 from bot.store.migrations import upgrade_to_head
 from bot.store.nudges import NudgeSettings, NudgeSettingsRepository
 from bot.store.plans import PlanRepository
@@ -24,6 +25,8 @@ from bot.store.users import UserRepository
 __all__ = [
     "ConversationKey",
     "ConversationRepository",
+    "LedgerEntry",
+    "NudgeLedgerRepository",
     "NudgeSettings",
     "NudgeSettingsRepository",
     "PlanRepository",
@@ -49,6 +52,7 @@ class Store:
         self.turns = TurnRepository(sessions, dialect)
         self.nudges = NudgeSettingsRepository(sessions, dialect)
         self.conversations = ConversationRepository(sessions, dialect)
+        self.ledger = NudgeLedgerRepository(sessions, dialect)
 
     @classmethod
     async def open(

@@ -21,6 +21,7 @@ class NudgeSettings(BaseModel):
     timezone: str = "UTC"
     snoozed_until: dt.date | None = None
     last_tip_id: str | None = None
+    enabled_at: dt.datetime | None = Field(default=None, description="when the user last opted in (UTC)")
 
     @field_validator("local_time")
     @classmethod

@@ -165,8 +165,32 @@ nudge_settings = Table(
     Column("timezone", String(64), nullable=False),
     Column("snoozed_until", Date),
     Column("last_tip_id", String(128)),
+    Column("enabled_at", UTCDateTime),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("weekday BETWEEN 0 AND 6", name="ck_nudge_settings_weekday"),
+)
+
+NUDGE_STATUSES = ("pending", "sent", "failed", "missed")
+
+# One row per user and ISO week: the primary key is what makes a weekly nudge happen at most once.
+nudge_ledger = Table(
+    "nudge_ledger",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("week", String(8), nullable=False),  # ISO week of the due date in the user's zone, "2026-W49"
+    Column("status", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("owner", String(64)),  # which bot process claimed it
+    Column("error", String(300)),
+    Column("sent_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("user_id", "week", name="pk_nudge_ledger"),
+    CheckConstraint(
+        "status IN ('pending', 'sent', 'failed', 'missed')",
+        name="ck_nudge_ledger_status",
+    ),
+    Index("ix_nudge_ledger_week_status", "week", "status"),
 )
 
 conversation_states = Table(

@@ -24,6 +24,11 @@ class UserRepository(Repository):
             found = await session.scalar(select(users.c.user_id).where(users.c.user_id == user_id))
             return found is not None
 
+    async def chat_of(self, user_id: int) -> int | None:
+        """The chat the bot talks to the user in (their private chat), or None for an unknown user."""
+        async with self._sessions() as session, session.begin():
+            return await session.scalar(select(users.c.chat_id).where(users.c.user_id == user_id))
+
     async def count(self) -> int:
         async with self._sessions() as session, session.begin():
             return (await session.scalar(select(func.count()).select_from(users))) or 0

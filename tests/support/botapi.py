@@ -24,6 +24,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    ok: bool = True  # False when the server answered with an error
 
 
 class FakeBotApi:
@@ -37,6 +38,9 @@ class FakeBotApi:
         self._sent = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # errors to answer instead of success, per method, in order; and chats whose user blocked the bot
+        self._scripted_errors: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = {}
+        self.blocked_chats: set[int] = set()
 
     # -- server lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -102,6 +106,11 @@ class FakeBotApi:
         }
         return await self.push_update({"callback_query": query})
 
+    def fail_next(self, method: str, status: int, description: str, retry_after: int | None = None) -> None:
+        """Answer the next call of `method` with this error (calls queue up in order)."""
+        parameters = {"retry_after": retry_after} if retry_after is not None else None
+        self._scripted_errors.setdefault(method, []).append((status, description, parameters))
+
     def buttons(self, message: dict[str, Any]) -> list[str]:
         """The callback data of every inline button under a sent message."""
         markup = message.get("reply_markup") or {}
@@ -119,7 +128,7 @@ class FakeBotApi:
         return [
             c.params
             for c in self.calls
-            if c.method == "sendMessage" and (chat_id is None or int(c.params["chat_id"]) == chat_id)
+            if c.method == "sendMessage" and c.ok and (chat_id is None or int(c.params["chat_id"]) == chat_id)
         ]
 
     async def wait_for_messages(
@@ -141,6 +150,14 @@ class FakeBotApi:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await self._params(request)
+        error = self._error_for(method, params)
+        if error is not None:
+            status, description, parameters = error
+            self.calls.append(Call(method, params, ok=False))
+            body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+            if parameters:
+                body["parameters"] = parameters
+            return web.json_response(body, status=status)
         self.calls.append(Call(method, params))
         handler = getattr(self, f"_api_{method}", None)
         result = await handler(params) if handler else True
@@ -148,6 +165,12 @@ class FakeBotApi:
             async with self._sent:
                 self._sent.notify_all()
         return web.json_response({"ok": True, "result": result})
+
+    def _error_for(self, method: str, params: dict[str, Any]) -> tuple[int, str, dict[str, Any] | None] | None:
+        if method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked_chats:
+            return 403, "Forbidden: bot was blocked by the user", None
+        queue = self._scripted_errors.get(method)
+        return queue.pop(0) if queue else None
 
     @staticmethod
     async def _params(request: web.Request) -> dict[str, Any]:

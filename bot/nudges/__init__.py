@@ -1,0 +1,1 @@
+"""Weekly learning nudges: when each is due, what it says, and the ledger that sends it once."""

@@ -1,0 +1,131 @@
+"""Delivering weekly nudges through python-telegram-bot's JobQueue.
+
+Jobs live in memory only, so they are rebuilt from the database whenever the bot starts. Whether a
+nudge may be sent is decided by the ledger (`NudgeService.claim`), never by the job: a second
+process, a restart or a retry finds the week already claimed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, JobQueue
+
+from bot.nudges.service import Due, NudgeService, Startup
+from bot.telegram_io import send_replies
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_BASE_SECONDS = 2.0
+# Claims and sends in flight at once; the rate limiter paces the sends, this bounds database connections.
+DELIVERY_CONCURRENCY = 8
+
+
+class NudgeScheduler:
+    def __init__(
+        self,
+        app: Application,
+        service: NudgeService,
+        *,
+        retry_base_seconds: float = RETRY_BASE_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.retry_base_seconds = retry_base_seconds
+        self.max_attempts = max_attempts
+        self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+    @property
+    def _jobs(self) -> JobQueue[Any]:
+        if self.app.job_queue is None:
+            raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+        return self.app.job_queue
+
+    async def rebuild(self) -> Startup:
+        """Schedule every opted-in user's nudges from the database (at start, or after the clock moved)."""
+        for job in self._jobs.jobs():
+            if job.name and job.name.startswith("nudge:"):
+                job.schedule_removal()
+        startup = await self.service.startup()
+        for due in [*startup.send_now, *startup.upcoming]:
+            self._schedule(due)
+        logger.info(
+            "nudges scheduled: %d now, %d upcoming, %d missed",
+            len(startup.send_now),
+            len(startup.upcoming),
+            len(startup.missed),
+        )
+        return startup
+
+    async def reschedule(self, user_id: int) -> None:
+        """After the user changed their nudge settings (or was forgotten)."""
+        self.cancel(user_id)
+        due = await self.service.upcoming(user_id)
+        if due is not None:
+            self._schedule(due)
+
+    def cancel(self, user_id: int) -> None:
+        for job in self._jobs.jobs():
+            if job.name and job.name.startswith(f"nudge:{user_id}:"):
+                job.schedule_removal()
+
+    def _schedule(self, due: Due) -> None:
+        name = f"nudge:{due.user_id}:{due.week}"
+        if self._jobs.get_jobs_by_name(name):
+            return
+        delay = max(0.0, (due.due_at - self.service.clock()).total_seconds())
+        # a job that starts late (a busy loop, a slow start) still runs: the ledger decides if it sends
+        self._jobs.run_once(self._run, when=delay, data=due, name=name, job_kwargs={"misfire_grace_time": None})
+
+    async def _run(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        job = context.job
+        if job is None or not isinstance(job.data, Due):
+            return
+        due = job.data
+        await self.deliver(due)
+        following = await self.service.upcoming(due.user_id)
+        if following is not None and following.week != due.week:
+            self._schedule(following)
+
+    async def deliver(self, due: Due) -> str:
+        """Claim, send and record one nudge; returns what happened (sent, skipped, failed, blocked)."""
+        async with self._slots:
+            claimed = await self.service.claim(due)
+            if claimed is None:
+                return "skipped"
+            attempts, wait = 0, self.retry_base_seconds
+            while True:
+                attempts += 1
+                try:
+                    await send_replies(self.app.bot, due.chat_id, [claimed.nudge.reply])
+                except Forbidden as problem:
+                    await self.service.blocked(claimed, attempts, str(problem))
+                    return "blocked"
+                except RetryAfter as problem:  # the rate limiter already waited and retried; wait as told
+                    delay = problem.retry_after
+                    seconds = delay.total_seconds() if hasattr(delay, "total_seconds") else float(delay)
+                    if attempts >= self.max_attempts:
+                        await self.service.failed(claimed, attempts, str(problem))
+                        return "failed"
+                    await self.service.retrying(claimed, attempts, str(problem))
+                    await asyncio.sleep(seconds)
+                except NetworkError as problem:  # includes timeouts and the server's 5xx answers
+                    if attempts >= self.max_attempts:
+                        await self.service.failed(claimed, attempts, str(problem))
+                        logger.warning("a nudge failed after %d attempts: %s", attempts, problem)
+                        return "failed"
+                    await self.service.retrying(claimed, attempts, str(problem))
+                    await asyncio.sleep(wait)
+                    wait *= 2
+                except TelegramError as problem:  # a bad request will not get better by retrying
+                    await self.service.failed(claimed, attempts, str(problem))
+                    logger.warning("a nudge could not be sent: %s", problem)
+                    return "failed"
+                else:
+                    await self.service.sent(claimed, attempts)
+                    return "sent"
