@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 from bot.config import SettingsError, load_settings
+from bot.llm.model import LLMConfigError
+from bot.llm.prompts import PromptError
 from bot.logging_setup import configure_logging
 from ingest.embeddings import EmbeddingModelError
 from ingest.index import IndexUnavailable
@@ -34,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "ask":
             from bot.cli import main_ask
-            from bot.services import build_advisor
+            from bot.services import build_advisor, build_llm
 
-            return main_ask(build_advisor(settings), args.question, args.profile, args.json)
+            return main_ask(build_advisor(settings), args.question, args.profile, args.json, build_llm(settings))
         if args.command == "chat" or settings.telegram_bot_token is None:
             from bot.terminal import run_terminal_chat
 
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.telegram_app import run_polling
 
         return run_polling(settings)
-    except (IndexUnavailable, EmbeddingModelError) as error:
+    except (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     llm_model: str = ""
     llm_base_url: str | None = None
     llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    llm_daily_requests_per_user: int = Field(default=50, ge=0, le=100_000)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
@@ -73,6 +75,14 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("llm_model")
+    @classmethod
+    def _model_form(cls, value: str) -> str:
+        value = value.strip()
+        if value and ":" not in value:
+            raise ValueError('must be "provider:model", e.g. openai:gpt-4o-mini or ollama:llama3.1')
         return value
 
     @field_validator("log_level")

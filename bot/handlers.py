@@ -10,7 +10,7 @@ from telegram.ext import ConversationHandler
 
 from bot.context import BotContext
 from bot.dialog.replies import Reply, UserRef
-from bot.telegram_io import send_replies
+from bot.telegram_io import StreamedReply, send_replies
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +130,15 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def question(update: Update, context: BotContext) -> None:
-    """A free-text question, answered with the profile and the recent turns."""
+    """A free-text question, answered with the profile and the recent turns (streamed in LLM mode)."""
     user = _user(update)
-    if user is not None:
+    if user is None:
+        return
+    if context.assistant.llm is None:
         await send(update, await context.assistant.ask(user, _text(update)))
+        return
+    draft = StreamedReply(context.bot, user.chat_id)
+    await draft.finish(await context.assistant.ask(user, _text(update), on_text=draft.update))
 
 
 async def profile(update: Update, context: BotContext) -> None:

@@ -36,7 +36,7 @@ from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle, StorePersistence
 from bot.prompts import Texts
-from bot.services import build_advisor
+from bot.services import build_advisor, build_llm
 from bot.telegram_nudges import RETRY_BASE_SECONDS, NudgeScheduler
 
 logger = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def build_application(
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the Telegram bot")
     services_advisor = advisor or build_advisor(settings)
+    llm = build_llm(settings)  # a missing provider package or a broken prompt stops the bot here
     assert settings.database_url is not None
     store_handle = StoreHandle(settings.database_url)
 
@@ -145,6 +146,8 @@ def build_application(
             admin_ids=frozenset(settings.admin_user_ids),
             on_forget=forgotten,
             on_nudges_changed=scheduler.reschedule,
+            llm=llm,
+            llm_daily_requests=settings.llm_daily_requests_per_user,
         )
         await scheduler.rebuild()
         await app.bot.set_my_commands(COMMANDS)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
 
 from bot.dialog.replies import Reply
 from bot.rendering import render_answer, render_text
+
+logger = logging.getLogger(__name__)
+
+# A draft is plain text cut well under Telegram's 4096 characters; the final answer is split properly.
+DRAFT_LIMIT = 3500
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -25,3 +34,68 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
             await bot.send_message(
                 chat_id, piece, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
             )
+
+
+class StreamedReply:
+    """Shows an answer while it is being written: one message, edited as text arrives.
+
+    Edits are throttled (Telegram allows about one message update per second per chat); the final
+    edit replaces the draft with the rendered answer, its sources and its buttons.
+    """
+
+    def __init__(self, bot: Bot, chat_id: int, *, interval_seconds: float = 1.0) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.interval_seconds = interval_seconds
+        self.message_id: int | None = None
+        self._shown = ""
+        self._last_edit = 0.0
+
+    async def update(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self._last_edit < self.interval_seconds:
+            return
+        draft = text[:DRAFT_LIMIT] + " …"
+        if draft == self._shown:
+            return
+        self._last_edit = now
+        try:
+            if self.message_id is None:
+                message = await self.bot.send_message(self.chat_id, draft, disable_web_page_preview=True)
+                self.message_id = message.message_id
+            else:
+                await self.bot.edit_message_text(draft, self.chat_id, self.message_id, disable_web_page_preview=True)
+            self._shown = draft
+        except TelegramError as problem:  # a draft that cannot be shown must not lose the answer
+            logger.debug("could not update the streamed draft: %s", problem)
+
+    async def finish(self, replies: list[Reply]) -> None:
+        """Put the final replies in place of the draft (or send them, when no draft was shown)."""
+        if self.message_id is None or not replies:
+            await send_replies(self.bot, self.chat_id, replies)
+            return
+        first, rest = replies[0], replies[1:]
+        pieces = render_answer(first.answer) if first.answer is not None else render_text(first.text)
+        markup = keyboard(first) if len(pieces) == 1 else None
+        try:
+            await self.bot.edit_message_text(
+                pieces[0],
+                self.chat_id,
+                self.message_id,
+                parse_mode=ParseMode.HTML,
+                disable_web_page_preview=True,
+                reply_markup=markup,
+            )
+        except BadRequest:  # e.g. the draft was deleted meanwhile: send the answer as a new message
+            await send_replies(self.bot, self.chat_id, [Reply(first.text, first.buttons, first.answer)])
+            await send_replies(self.bot, self.chat_id, rest)
+            return
+        for index, piece in enumerate(pieces[1:], 1):
+            await self.bot.send_message(
+                self.chat_id,
+                piece,
+                parse_mode=ParseMode.HTML,
+                disable_web_page_preview=True,
+                reply_markup=keyboard(first) if index == len(pieces) - 1 else None,
+            )
+        await send_replies(self.bot, self.chat_id, rest)

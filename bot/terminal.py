@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.dialog.assistant import Assistant
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.prompts import Texts
-from bot.services import build_advisor
+from bot.services import build_advisor, build_llm
 from bot.store import Store
 
 NO_TOKEN_HINT = (
@@ -97,7 +97,14 @@ async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: Tex
     assert settings.database_url is not None
     async with await Store.open(settings.database_url) as store:
         # the terminal has no scheduler, so nudges are set here and sent by the Telegram bot
-        assistant = Assistant(store, advisor, texts, admin_ids=frozenset({LOCAL_USER.user_id}))
+        assistant = Assistant(
+            store,
+            advisor,
+            texts,
+            admin_ids=frozenset({LOCAL_USER.user_id}),
+            llm=build_llm(settings),
+            llm_daily_requests=settings.llm_daily_requests_per_user,
+        )
         chat = TerminalChat(assistant, texts, out)
         out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
         chat.show((await chat.assistant.start(chat.user))[0])

@@ -527,6 +527,7 @@ async def fill(store: Store, user_id: int) -> None:
     await store.nudges.save(user_id, NudgeSettings(enabled=True))
     await store.conversations.save("onboarding", (user_id, user_id), 1)
     await store.ledger.claim(user_id, "2026-W49", dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC), "test")
+    await store.llm_usage.take(user_id, dt.date(2026, 12, 7), cap=5)
 
 
 async def rows_about(engine: AsyncEngine, user_id: int, plan_ids: list[int]) -> dict[str, int]:
@@ -617,3 +618,12 @@ async def test_a_week_is_claimed_once_whoever_asks(store: Store) -> None:
     assert failed is not None and failed.status == "failed" and failed.error is not None and len(failed.error) <= 300
     assert await store.ledger.week_counts("2026-W50") == {"pending": 0, "sent": 1, "failed": 0, "missed": 1}
     assert [e.week for e in await store.ledger.history(BOB)] == ["2026-W50", "2026-W51"]
+
+
+async def test_the_daily_llm_cap_counts_per_user_and_day(store: Store) -> None:
+    monday, tuesday = dt.date(2026, 12, 7), dt.date(2026, 12, 8)
+    taken = await asyncio.gather(*(store.llm_usage.take(ALICE, monday, cap=3) for _ in range(5)))
+    assert sorted(taken) == [False, False, True, True, True]
+    assert await store.llm_usage.take(BOB, monday, cap=3)
+    assert await store.llm_usage.take(ALICE, tuesday, cap=3)
+    assert not await store.llm_usage.take(ALICE, tuesday, cap=0)

@@ -18,6 +18,8 @@ from bot.dialog.nudge_views import DAY_NAMES, nudges_view, parse_day, parse_time
 from bot.dialog.parsing import InputError
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.dialog.views import plan_view, profile_view, progress_view
+from bot.llm.answerer import LLMAnswerer, OnText
+from bot.llm.prompts import LLM_INTENTS
 from bot.nudges.schedule import Clock, next_due, system_clock
 from bot.planner.builder import PlanUnavailable, build_plan
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
@@ -46,6 +48,8 @@ class Assistant:
         admin_ids: frozenset[int] = frozenset(),
         on_forget: UserHook | None = None,
         on_nudges_changed: UserHook | None = None,
+        llm: LLMAnswerer | None = None,
+        llm_daily_requests: int = 0,
     ) -> None:
         self.store = store
         self.advisor = advisor
@@ -54,6 +58,8 @@ class Assistant:
         self.admin_ids = admin_ids
         self.on_forget = on_forget
         self.on_nudges_changed = on_nudges_changed
+        self.llm = llm
+        self.llm_daily_requests = llm_daily_requests
 
     def today(self) -> dt.date:
         return self.clock().date()
@@ -173,8 +179,11 @@ class Assistant:
         return [done, Reply(answer.text, answer=answer)]
 
     # -- questions -------------------------------------------------------------------------
-    async def ask(self, user: UserRef, text: str) -> list[Reply]:
-        """A free-text question, answered with the profile and the chat's recent turns."""
+    async def ask(self, user: UserRef, text: str, on_text: OnText | None = None) -> list[Reply]:
+        """A free-text question, answered with the profile and the chat's recent turns.
+
+        In LLM mode `on_text` receives the answer as it is written, for front ends that stream it.
+        """
         text = text.strip()
         if not text:
             return [Reply("Please write your question as text.")]
@@ -188,6 +197,12 @@ class Assistant:
         profile = await self.store.profiles.get(user.user_id)
         history = await self.store.turns.recent(user.chat_id, HISTORY_TURNS)
         answer = await self.advisor.aanswer(text, profile, history)
+        if self.llm is not None and answer.in_scope and answer.intent in LLM_INTENTS:
+            if await self.store.llm_usage.take(user.user_id, self.today(), self.llm_daily_requests):
+                state = self.advisor.state
+                answer = await self.llm.write(answer, profile, history, state.catalog, state.vocab, on_text)
+            else:
+                logger.info("a user reached the daily limit of model-written answers; answering in grounded mode")
         await self.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
         return [Reply(answer.text, answer=answer)]
 

@@ -20,12 +20,14 @@ from bot.store.plans import PlanRepository
 from bot.store.profiles import ProfileRepository
 from bot.store.progress import ProgressRepository
 from bot.store.turns import TurnRepository
+from bot.store.usage import LlmUsageRepository
 from bot.store.users import UserRepository
 
 __all__ = [
     "ConversationKey",
     "ConversationRepository",
     "LedgerEntry",
+    "LlmUsageRepository",
     "NudgeLedgerRepository",
     "NudgeSettings",
     "NudgeSettingsRepository",
@@ -53,6 +55,7 @@ class Store:
         self.nudges = NudgeSettingsRepository(sessions, dialect)
         self.conversations = ConversationRepository(sessions, dialect)
         self.ledger = NudgeLedgerRepository(sessions, dialect)
+        self.llm_usage = LlmUsageRepository(sessions, dialect)
 
     @classmethod
     async def open(

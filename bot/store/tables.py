@@ -193,6 +193,16 @@ nudge_ledger = Table(
     Index("ix_nudge_ledger_week_status", "week", "status"),
 )
 
+# Requests each user made to the language model per UTC day, for the daily cap.
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("requests", Integer, nullable=False),
+    PrimaryKeyConstraint("user_id", "day", name="pk_llm_usage"),
+)
+
 conversation_states = Table(
     "conversation_states",
     metadata,

@@ -1,0 +1,101 @@
+"""The LLM composer: a prompt | model runnable per intent, streaming, checked, with a grounded fallback.
+
+The advisor has already understood, retrieved, ranked and written a grounded answer; the model
+only rewrites it from the same sources. Whatever goes wrong (timeout, provider error, rate limit,
+an empty or unverifiable answer) the user gets the grounded answer instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import Runnable
+
+from bot.advisor.catalog import Catalog
+from bot.advisor.models import Answer, Intent, Profile, Turn
+from bot.advisor.vocabulary import Vocabulary
+from bot.llm.checks import check_answer
+from bot.llm.context import condensed_history, fenced_sources, profile_lines, ranking_lines
+from bot.llm.prompts import LLM_INTENTS, LLMPrompts
+
+logger = logging.getLogger(__name__)
+
+OnText = Callable[[str], Awaitable[None]]
+
+
+class LLMAnswerer:
+    def __init__(self, model: BaseChatModel, prompts: LLMPrompts, timeout_seconds: float) -> None:
+        self.prompts = prompts
+        self.timeout_seconds = timeout_seconds
+        # built once at start: the system prompt is fixed; user and source text only fill {context}
+        self.chains: dict[Intent, Runnable[dict[str, str], AIMessage]] = {
+            intent: ChatPromptTemplate.from_messages([("system", prompts.system), ("human", prompts.answers[intent])])
+            | model
+            for intent in LLM_INTENTS
+        }
+
+    def context(self, answer: Answer, profile: Profile | None, history: Sequence[Turn], catalog: Catalog) -> str:
+        return self.prompts.context.format(
+            question=answer.question,
+            profile=profile_lines(profile),
+            history=condensed_history(history),
+            ranking=ranking_lines(answer),
+            sources=fenced_sources(answer, catalog),
+        )
+
+    async def write(
+        self,
+        grounded: Answer,
+        profile: Profile | None,
+        history: Sequence[Turn],
+        catalog: Catalog,
+        vocab: Vocabulary,
+        on_text: OnText | None = None,
+    ) -> Answer:
+        """The model's answer when it can be trusted, else the grounded one."""
+        chain = self.chains.get(grounded.intent)
+        if chain is None or not grounded.in_scope:
+            return grounded
+        started = time.monotonic()
+        text = ""
+        try:
+            async with asyncio.timeout(self.timeout_seconds):
+                async for chunk in chain.astream({"context": self.context(grounded, profile, history, catalog)}):
+                    piece = chunk.content if isinstance(chunk.content, str) else ""
+                    if chunk.usage_metadata:
+                        usage = chunk.usage_metadata
+                        logger.info(
+                            "llm request: %s input tokens, %s output tokens, %.1f s",
+                            usage.get("input_tokens"),
+                            usage.get("output_tokens"),
+                            time.monotonic() - started,
+                        )
+                    if piece:
+                        text += piece
+                        if on_text is not None:
+                            await on_text(text)
+        except TimeoutError:
+            logger.warning("llm timed out after %.0f s; answering in grounded mode", self.timeout_seconds)
+            return grounded
+        except Exception as problem:  # provider errors of every kind end in the same fallback
+            logger.warning("llm failed (%s); answering in grounded mode", type(problem).__name__)
+            return grounded
+        checked = check_answer(text, len(grounded.sources), vocab, self.prompts.system)
+        if checked.dropped_citations:
+            logger.warning("llm cited sources that were not given: %s; removed", checked.dropped_citations)
+        if not checked.trustworthy:
+            if not checked.text.strip():
+                reason = "an empty answer"
+            elif checked.leaks_instructions:
+                reason = "an answer that repeats its instructions"
+            else:
+                reason = f"unknown credentials {checked.unknown_credentials}"
+            logger.warning("llm gave %s; answering in grounded mode", reason)
+            return grounded
+        return grounded.model_copy(update={"text": checked.text, "mode": "llm"})
