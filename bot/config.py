@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     llm_daily_requests_per_user: int = Field(default=50, ge=0, le=100_000)
+    user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.advisor import Advisor
 from bot.dialog.assistant import Assistant
+from bot.guard import Access, RateLimiter
 from bot.prompts import Texts
 from bot.telegram_nudges import NudgeScheduler
 
@@ -20,6 +21,8 @@ class BotServices:
     assistant: Assistant | None = None
     texts: Texts | None = None
     scheduler: NudgeScheduler | None = None
+    access: Access = field(default_factory=lambda: Access(frozenset(), frozenset()))
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotServices]):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import BadRequest
-from telegram.ext import ConversationHandler
+from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot.context import BotContext
 from bot.dialog.replies import Reply, UserRef
@@ -33,11 +34,59 @@ async def send(update: Update, replies: list[Reply]) -> None:
 
 def _text(update: Update) -> str:
     message = update.effective_message
-    return (message.text or "") if message is not None else ""
+    text = (message.text or "") if message is not None else ""
+    bot_name = message.get_bot().username if message is not None else None
+    # in a group the question starts with the bot's @name; the name is not part of the question
+    return text.replace(f"@{bot_name}", " ").strip() if bot_name else text
 
 
 def _args(context: BotContext) -> str:
     return " ".join(context.args or [])
+
+
+# -- before every handler -----------------------------------------------------------------------------
+async def gate(update: Update, context: BotContext) -> None:
+    """Refuse users outside ALLOWED_USER_IDS, slow down floods, and skip what is not addressed to the bot."""
+    user, chat, message = update.effective_user, update.effective_chat, update.message
+    if update.edited_message is not None or update.edited_channel_post is not None:
+        raise ApplicationHandlerStop  # an edit is not a new question; answering again would repeat the bot
+    if user is None:
+        return
+    services = context.bot_data
+    if not services.access.may_use(user.id):
+        logger.info("refused user %s: not in ALLOWED_USER_IDS", user.id)
+        await _refuse(update, "Sorry, this bot is private.")
+        raise ApplicationHandlerStop
+    in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    if in_group and message is not None and not _addressed_to_bot(update, context):
+        raise ApplicationHandlerStop
+    if not services.limiter.allow(user.id):
+        if services.limiter.should_warn(user.id):
+            await _refuse(update, "You are sending messages faster than I can answer well. Please wait a minute.")
+        elif update.callback_query is not None:
+            await update.callback_query.answer()
+        raise ApplicationHandlerStop
+
+
+def _addressed_to_bot(update: Update, context: BotContext) -> bool:
+    """In groups the bot answers commands, replies to its own messages and messages that mention it."""
+    message = update.message
+    if message is None:
+        return False
+    text = message.text or message.caption or ""
+    if text.startswith("/"):
+        return True
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
+        return True
+    return bool(context.bot.username) and f"@{context.bot.username}".lower() in text.lower()
+
+
+async def _refuse(update: Update, text: str) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=False)
+    elif update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE:
+        await update.effective_chat.send_message(text)
 
 
 # -- the onboarding conversation ------------------------------------------------------------------
@@ -184,10 +233,14 @@ async def nudges(update: Update, context: BotContext) -> None:
 
 
 async def stats(update: Update, context: BotContext) -> None:
-    """/stats: numbers for the bot's admins."""
+    """/stats: numbers for the bot's admins; to anyone else it is an unknown command."""
     user = _user(update)
-    if user is not None:
-        await send(update, await context.assistant.stats(user))
+    if user is None:
+        return
+    if not context.bot_data.access.is_admin(user.user_id):
+        await unknown_command(update, context)
+        return
+    await send(update, await context.assistant.stats(user))
 
 
 async def button(update: Update, context: BotContext) -> None:

@@ -22,6 +22,7 @@ from telegram.ext import (
     ContextTypes,
     ConversationHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -32,6 +33,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices
 from bot.dialog import onboarding as ob
 from bot.dialog.assistant import ONBOARDING, Assistant
+from bot.guard import Access, RateLimiter
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle, StorePersistence
@@ -127,6 +129,8 @@ def build_application(
 
     async def post_init(app: Application) -> None:
         services: BotServices = app.bot_data
+        services.access = Access(frozenset(settings.allowed_user_ids), frozenset(settings.admin_user_ids))
+        services.limiter = RateLimiter(per_minute=settings.user_messages_per_minute)
         services.texts = Texts.load()
         await asyncio.to_thread(services_advisor.load)
         services.advisor = services_advisor
@@ -171,6 +175,8 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    # group -1 runs first for every update: access, flood and group checks before any handler
+    app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     app.add_handler(onboarding_conversation())
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(CommandHandler("profile", handlers.profile))

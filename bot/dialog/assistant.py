@@ -349,8 +349,8 @@ class Assistant:
 
     async def stats(self, user: UserRef) -> list[Reply]:
         """/stats, for admins: users, opted-in users and this week's nudges."""
-        if user.user_id not in self.admin_ids:
-            return [Reply("That command is for the bot's admins.")]
+        if user.user_id not in self.admin_ids:  # not revealing that the command exists
+            return [Reply("I don't know /stats. Here is what I can do:"), Reply(self.texts.help)]
         year, week, _ = self.clock().date().isocalendar()
         counts = await self.store.ledger.week_counts(f"{year}-W{week:02d}")
         opted_in = len(await self.store.nudges.enabled())

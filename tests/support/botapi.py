@@ -64,20 +64,40 @@ class FakeBotApi:
 
     # -- what a user does ------------------------------------------------------------------------
     async def send_text(
-        self, text: str, *, chat_id: int = 1001, user_id: int | None = None, first_name: str = "Ana"
+        self,
+        text: str,
+        *,
+        chat_id: int = 1001,
+        user_id: int | None = None,
+        first_name: str = "Ana",
+        chat_type: str = "private",
+        reply_to: dict[str, Any] | None = None,
+        edited: bool = False,
     ) -> int:
         user_id = user_id or chat_id
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        chat.update({"first_name": first_name} if chat_type == "private" else {"title": "Study group"})
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private", "first_name": first_name},
+            "chat": chat,
             "from": {"id": user_id, "is_bot": False, "first_name": first_name},
             "text": text,
         }
+        if reply_to is not None:
+            message["reply_to_message"] = {
+                "message_id": reply_to["_message_id"],
+                "date": int(time.time()),
+                "chat": chat,
+                "from": {"id": BOT_ID, "is_bot": True, "first_name": "Career Advisor"},
+                "text": str(reply_to.get("text", "")),
+            }
+        if edited:
+            message["edit_date"] = int(time.time())
         if text.startswith("/"):
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return await self.push_update({"message": message})
+        return await self.push_update({"edited_message" if edited else "message": message})
 
     async def press_button(self, data: str, *, chat_id: int = 1001, user_id: int | None = None) -> int:
         """Press the inline button carrying `data` on the newest bot message in the chat that shows it."""
