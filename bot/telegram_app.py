@@ -170,7 +170,8 @@ def build_application(
         .concurrent_updates(PerChatOrder())
         .persistence(StorePersistence(store_handle))
         # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
-        .rate_limiter(AIORateLimiter(overall_max_rate=25, overall_time_period=1, max_retries=3))
+        # The limiter starts with a full allowance, so bursts run above the rate: 20 keeps peaks under 30.
+        .rate_limiter(AIORateLimiter(overall_max_rate=20, overall_time_period=1, max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ContextTypes, JobQueue
+from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.nudges.service import Due, NudgeService, Startup
 from bot.telegram_io import send_replies
@@ -39,6 +39,10 @@ class NudgeScheduler:
         self.retry_base_seconds = retry_base_seconds
         self.max_attempts = max_attempts
         self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+        # The scheduler's own lookups walk every job; with thousands of users that is quadratic, so
+        # the jobs this scheduler made are indexed here by name and by user.
+        self._by_name: dict[str, Job[Any]] = {}
+        self._by_user: dict[int, set[str]] = {}
 
     @property
     def _jobs(self) -> JobQueue[Any]:
@@ -48,9 +52,10 @@ class NudgeScheduler:
 
     async def rebuild(self) -> Startup:
         """Schedule every opted-in user's nudges from the database (at start, or after the clock moved)."""
-        for job in self._jobs.jobs():
-            if job.name and job.name.startswith("nudge:"):
-                job.schedule_removal()
+        for job in self._by_name.values():
+            job.schedule_removal()
+        self._by_name.clear()
+        self._by_user.clear()
         startup = await self.service.startup()
         for due in [*startup.send_now, *startup.upcoming]:
             self._schedule(due)
@@ -70,23 +75,40 @@ class NudgeScheduler:
             self._schedule(due)
 
     def cancel(self, user_id: int) -> None:
-        for job in self._jobs.jobs():
-            if job.name and job.name.startswith(f"nudge:{user_id}:"):
+        for name in self._by_user.pop(user_id, set()):
+            job = self._by_name.pop(name, None)
+            if job is not None:
                 job.schedule_removal()
+
+    @property
+    def scheduled(self) -> int:
+        return len(self._by_name)
 
     def _schedule(self, due: Due) -> None:
         name = f"nudge:{due.user_id}:{due.week}"
-        if self._jobs.get_jobs_by_name(name):
+        if name in self._by_name:
             return
         delay = max(0.0, (due.due_at - self.service.clock()).total_seconds())
         # a job that starts late (a busy loop, a slow start) still runs: the ledger decides if it sends
-        self._jobs.run_once(self._run, when=delay, data=due, name=name, job_kwargs={"misfire_grace_time": None})
+        job = self._jobs.run_once(self._run, when=delay, data=due, name=name, job_kwargs={"misfire_grace_time": None})
+        self._by_name[name] = job
+        self._by_user.setdefault(due.user_id, set()).add(name)
+
+    def _forget_job(self, due: Due) -> None:
+        name = f"nudge:{due.user_id}:{due.week}"
+        self._by_name.pop(name, None)
+        names = self._by_user.get(due.user_id)
+        if names is not None:
+            names.discard(name)
+            if not names:
+                del self._by_user[due.user_id]
 
     async def _run(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         job = context.job
         if job is None or not isinstance(job.data, Due):
             return
         due = job.data
+        self._forget_job(due)
         await self.deliver(due)
         following = await self.service.upcoming(due.user_id)
         if following is not None and following.week != due.week:
