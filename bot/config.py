@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("chroma_url", "database_url", "llm_base_url", mode="before")
+    @field_validator("chroma_path", "chroma_url", "database_url", "llm_base_url", mode="before")
     @classmethod
     def _blank_url_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

@@ -225,6 +225,13 @@ async def forget(update: Update, context: BotContext) -> None:
         await send(update, await context.assistant.forget(user))
 
 
+async def roadmap(update: Update, context: BotContext) -> None:
+    """/roadmap: the plan as a picture."""
+    user = _user(update)
+    if user is not None:
+        await send(update, await context.assistant.roadmap(user))
+
+
 async def nudges(update: Update, context: BotContext) -> None:
     """/nudges [on|off|snooze|DAY HH:MM]: the weekly check-in."""
     user = _user(update)

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 COMMANDS = [
     BotCommand("start", "set up your profile, or pick up where you left off"),
     BotCommand("plan", "your week-by-week learning plan (/plan new rebuilds it)"),
+    BotCommand("roadmap", "your plan as a picture"),
     BotCommand("progress", "how far along you are, and the next step"),
     BotCommand("profile", "what I know about you, with buttons to change it"),
     BotCommand("compare", "two credentials side by side: /compare AZ-104 vs SAA"),
@@ -186,6 +187,7 @@ def build_application(
     app.add_handler(CommandHandler("compare", handlers.compare))
     app.add_handler(CommandHandler("forget", handlers.forget))
     app.add_handler(CommandHandler("nudges", handlers.nudges))
+    app.add_handler(CommandHandler("roadmap", handlers.roadmap))
     app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(CommandHandler("cancel", handlers.cancel))
     app.add_handler(CallbackQueryHandler(handlers.button))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
@@ -34,6 +34,29 @@ async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
             await bot.send_message(
                 chat_id, piece, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
             )
+        await send_image(bot, chat_id, reply)
+
+
+# Telegram shrinks photos to 2560 px on the long side; a taller picture keeps its text readable as a file.
+MAX_PHOTO_SIDE = 2560
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG header (bytes 16-24 of the IHDR chunk)."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n":
+        return 0, 0
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+async def send_image(bot: Bot, chat_id: int, reply: Reply) -> None:
+    if reply.image is None:
+        return
+    width, height = png_size(reply.image)
+    upload = InputFile(reply.image, filename=reply.image_name)
+    if max(width, height) > MAX_PHOTO_SIDE:
+        await bot.send_document(chat_id, upload)
+    else:
+        await bot.send_photo(chat_id, upload)
 
 
 class StreamedReply:
@@ -98,4 +121,5 @@ class StreamedReply:
                 disable_web_page_preview=True,
                 reply_markup=keyboard(first) if index == len(pieces) - 1 else None,
             )
+        await send_image(self.bot, self.chat_id, first)
         await send_replies(self.bot, self.chat_id, rest)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.cli import render_plain
@@ -27,17 +28,31 @@ LOCAL_USER = UserRef(user_id=0, chat_id=0)
 
 
 class TerminalChat:
-    def __init__(self, assistant: Assistant, texts: Texts, out: TextIO, user: UserRef = LOCAL_USER) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        texts: Texts,
+        out: TextIO,
+        user: UserRef = LOCAL_USER,
+        charts_dir: Path = Path("data") / "charts",
+    ) -> None:
         self.assistant = assistant
         self.texts = texts
         self.out = out
         self.user = user
+        self.charts_dir = charts_dir
         self.choices: list[Button] = []
 
     def show(self, replies: list[Reply]) -> None:
         for reply in replies:
             text = render_plain(reply.answer) if reply.answer is not None else reply.text
             self.out.write(f"\nadvisor> {text}\n")
+            if reply.image is not None:
+                # a terminal cannot show the picture: it goes to a file whose path is printed
+                self.charts_dir.mkdir(parents=True, exist_ok=True)
+                path = self.charts_dir / reply.image_name
+                path.write_bytes(reply.image)
+                self.out.write(f"  (picture saved to {path})\n")
             if reply.choices:
                 self.choices = reply.choices
                 for number, choice in enumerate(reply.choices, 1):
@@ -65,6 +80,8 @@ class TerminalChat:
             self.show(await assistant.profile(user))
         elif command == "/plan":
             self.show(await assistant.plan(user, args))
+        elif command == "/roadmap":
+            self.show(await assistant.roadmap(user))
         elif command == "/progress":
             self.show(await assistant.progress(user))
         elif command == "/compare":
@@ -105,7 +122,7 @@ async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: Tex
             llm=build_llm(settings),
             llm_daily_requests=settings.llm_daily_requests_per_user,
         )
-        chat = TerminalChat(assistant, texts, out)
+        chat = TerminalChat(assistant, texts, out, charts_dir=settings.data_dir / "charts")
         out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
         chat.show((await chat.assistant.start(chat.user))[0])
         while True:

@@ -60,3 +60,8 @@ def test_bad_setting_at_start_is_one_line_without_traceback(tmp_path: Path) -> N
         "error: invalid setting LOG_LEVEL: Value error, must be one of CRITICAL, DEBUG, ERROR, INFO, WARNING"
     ]
     assert "Traceback" not in done.stderr
+
+
+def test_blank_chroma_path_means_the_default_under_data_dir(clean_env: None) -> None:
+    settings = load_settings(_env_file=None, chroma_path="", data_dir="somewhere")
+    assert settings.index_path == Path("somewhere") / "chroma"

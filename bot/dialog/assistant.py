@@ -6,13 +6,15 @@ keeps the answers, so a restart (or switching front end) loses nothing already c
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
 
 from bot.advisor import Advisor
-from bot.advisor.models import Profile
+from bot.advisor.models import Answer, Intent, Profile
+from bot.charts import ChartCache
 from bot.dialog import onboarding as ob
 from bot.dialog.nudge_views import DAY_NAMES, nudges_view, parse_day, parse_time
 from bot.dialog.parsing import InputError
@@ -60,6 +62,7 @@ class Assistant:
         self.on_nudges_changed = on_nudges_changed
         self.llm = llm
         self.llm_daily_requests = llm_daily_requests
+        self.charts = ChartCache()
 
     def today(self) -> dt.date:
         return self.clock().date()
@@ -204,7 +207,35 @@ class Assistant:
             else:
                 logger.info("a user reached the daily limit of model-written answers; answering in grounded mode")
         await self.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
-        return [Reply(answer.text, answer=answer)]
+        image = await self._comparison_chart(answer) if answer.intent is Intent.COMPARE else None
+        return [Reply(answer.text, answer=answer, image=image, image_name="comparison.png")]
+
+    async def _comparison_chart(self, answer: Answer) -> bytes | None:
+        catalog = self.advisor.catalog
+        credentials = [catalog.credentials[r.id] for r in answer.recommendations if r.id in catalog.credentials]
+        if len(credentials) < 2:
+            return None
+        return await self._render(lambda: self.charts.comparison(credentials[:4]))
+
+    async def _render(self, draw: Callable[[], bytes]) -> bytes | None:
+        """A chart off the event loop; a failure leaves the text answer on its own."""
+        try:
+            return await asyncio.to_thread(draw)
+        except Exception:
+            logger.exception("could not draw a chart; sending text only")
+            return None
+
+    async def roadmap(self, user: UserRef) -> list[Reply]:
+        """/roadmap: the plan as a picture."""
+        plan = await self.store.plans.active(user.user_id)
+        if plan is None:
+            return [Reply("You have no plan yet. Send /plan to make one; then /roadmap shows it as a picture.")]
+        progress = await self.store.progress.all(user.user_id)
+        catalog, today = self.advisor.catalog, self.today()
+        image = await self._render(lambda: self.charts.roadmap(plan, progress, catalog, today))
+        if image is None:
+            return [plan_view(plan, progress, heading="I could not draw the roadmap; here is your plan as text.")]
+        return [Reply(f"Your roadmap toward {plan.target_label}.", image=image, image_name="roadmap.png")]
 
     async def compare(self, user: UserRef, args: str) -> list[Reply]:
         if not args.strip():
@@ -259,7 +290,10 @@ class Assistant:
         plan = await self.store.plans.active(user.user_id)
         if plan is None:
             return [Reply("You have no plan yet. Send /plan to make one, then mark steps as you go.")]
-        return [progress_view(plan, await self.store.progress.all(user.user_id))]
+        progress = await self.store.progress.all(user.user_id)
+        view = progress_view(plan, progress)
+        image = await self._render(lambda: self.charts.progress_card(plan, progress))
+        return [Reply(view.text, view.buttons, image=image, image_name="progress.png")]
 
     async def mark(self, user: UserRef, position: int, status: StepStatus) -> list[Reply]:
         plan = await self.store.plans.active(user.user_id)
@@ -396,6 +430,8 @@ class Assistant:
                 return await self.mark(user, int(position), StepStatus(status)), state
         elif kind == "n":
             return await self.confirm_new_plan(user, rest == "yes"), state
+        elif kind == "r":
+            return await self.roadmap(user), state
         elif kind == "k":
             answer, _, position = rest.partition(":")
             return await self.checkin(user, answer, int(position) if position.isdigit() else None), state

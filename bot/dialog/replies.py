@@ -28,6 +28,8 @@ class Reply:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     answer: Answer | None = None  # an advisor answer, rendered with its sources by each front end
+    image: bytes | None = None  # a PNG shown after the text (roadmap, comparison, progress card)
+    image_name: str = "chart.png"
 
     @property
     def choices(self) -> list[Button]:

@@ -91,6 +91,7 @@ def plan_view(plan: LearningPlan, progress: Mapping[str, StepStatus], heading: s
         buttons.append(step_buttons(state.next_step))
     elif plan.steps:
         lines.append("Every step is done. Well done! Send /plan new for a fresh plan.")
+    buttons.append([Button("Show roadmap", "r:map")])
     return Reply("\n".join(lines), buttons)
 
 

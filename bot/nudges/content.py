@@ -27,6 +27,7 @@ def checkin_buttons(position: int | None) -> list[list[Button]]:
     return [
         [*done, Button("Still working on it", "k:working")],
         [Button("Skip this week", "k:skip"), Button("Stop nudges", "k:stop")],
+        [Button("Show roadmap", "r:map")],
     ]
 
 

@@ -232,6 +232,35 @@ class FakeBotApi:
                     return []
             return list(self._updates[: int(params.get("limit") or 100)])
 
+    async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._media_message(params, "photo")
+
+    async def _api_sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._media_message(params, "document")
+
+    def _media_message(self, params: dict[str, Any], kind: str) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Career Advisor"},
+        }
+        if kind == "photo":
+            message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 1080, "height": 800}]
+        else:
+            message["document"] = {"file_id": "d1", "file_unique_id": "u2", "file_name": "chart.png"}
+        return message
+
+    def uploads(self, chat_id: int) -> list[tuple[str, bytes]]:
+        """(method, file bytes) of every picture sent to the chat."""
+        found = []
+        for call in self.calls:
+            if call.method in ("sendPhoto", "sendDocument") and call.ok and int(call.params["chat_id"]) == chat_id:
+                data = call.params.get("photo", call.params.get("document"))
+                found.append((call.method, data if isinstance(data, bytes) else b""))
+        return found
+
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         message_id = next(self._message_ids)
