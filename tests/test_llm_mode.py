@@ -122,6 +122,7 @@ async def test_a_streamed_answer_keeps_the_advisors_picks_and_loses_unknown_cita
 async def test_the_profile_and_history_reach_the_model(llm_server: LLMServer, advisor: Advisor, tmp_path: Path) -> None:
     from bot.advisor import Profile
 
+    llm_server.answer("Which cloud certifications are cheaper than the ones you listed?")
     llm_server.answer("Start with the first pick [1].")
     llm = answerer(llm_server, tmp_path)
     first = advisor.answer("which cert for cloud?")
@@ -129,7 +130,11 @@ async def test_the_profile_and_history_reach_the_model(llm_server: LLMServer, ad
     follow_up = advisor.answer("what about cheaper ones?", profile, [first.as_turn()])
     state = advisor.state
     await llm.write(follow_up, profile, [first.as_turn()], state.catalog, state.vocab)
+    assert len(llm_server.requests) == 2  # the follow-up was condensed first, then answered
+    _, condense = sent_to_model(llm_server, 0)
+    assert "Last message: what about cheaper ones?" in condense and "which cert for cloud?" in condense
     _, user = sent_to_model(llm_server)
+    assert "In context, this means: Which cloud certifications are cheaper" in user
     assert "- current role: teacher" in user and "- hours per week: 4.0" in user and "- budget usd: 200.0" in user
     assert "which cert for cloud?" in user.split("The conversation so far")[1]
 

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage
+from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import Runnable
 
@@ -27,6 +28,7 @@ from bot.llm.prompts import LLM_INTENTS, LLMPrompts
 logger = logging.getLogger(__name__)
 
 OnText = Callable[[str], Awaitable[None]]
+MAX_STANDALONE_CHARS = 300
 
 
 class LLMAnswerer:
@@ -39,10 +41,38 @@ class LLMAnswerer:
             | model
             for intent in LLM_INTENTS
         }
+        self.condenser: Runnable[dict[str, str], str] = (
+            ChatPromptTemplate.from_messages([("system", prompts.system), ("human", prompts.condense)])
+            | model
+            | StrOutputParser()
+        )
 
-    def context(self, answer: Answer, profile: Profile | None, history: Sequence[Turn], catalog: Catalog) -> str:
+    async def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """A follow-up ("and cheaper ones?") rewritten as a question that stands on its own."""
+        if not history:
+            return question
+        try:
+            async with asyncio.timeout(self.timeout_seconds / 2):
+                text = await self.condenser.ainvoke({"history": condensed_history(history), "question": question})
+        except Exception as problem:  # the answer can still be written from the original question
+            logger.warning("llm could not condense the follow-up (%s)", type(problem).__name__)
+            return question
+        line = " ".join(text.split())[:MAX_STANDALONE_CHARS]
+        return line or question
+
+    def context(
+        self,
+        answer: Answer,
+        profile: Profile | None,
+        history: Sequence[Turn],
+        catalog: Catalog,
+        standalone: str | None = None,
+    ) -> str:
+        question = answer.question
+        if standalone and standalone.strip().lower() != question.strip().lower():
+            question = f"{question}\n(In context, this means: {standalone})"
         return self.prompts.context.format(
-            question=answer.question,
+            question=question,
             profile=profile_lines(profile),
             history=condensed_history(history),
             ranking=ranking_lines(answer),
@@ -64,9 +94,11 @@ class LLMAnswerer:
             return grounded
         started = time.monotonic()
         text = ""
+        standalone = await self.standalone(grounded.question, history)
+        context = self.context(grounded, profile, history, catalog, standalone)
         try:
             async with asyncio.timeout(self.timeout_seconds):
-                async for chunk in chain.astream({"context": self.context(grounded, profile, history, catalog)}):
+                async for chunk in chain.astream({"context": context}):
                     piece = chunk.content if isinstance(chunk.content, str) else ""
                     if chunk.usage_metadata:
                         usage = chunk.usage_metadata

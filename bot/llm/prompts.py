@@ -21,6 +21,7 @@ class PromptError(RuntimeError):
 class LLMPrompts:
     system: str
     context: str
+    condense: str
     answers: dict[Intent, str]
 
     @classmethod
@@ -41,5 +42,6 @@ class LLMPrompts:
         return cls(
             system=read("system.txt", frozenset()),
             context=read("context.txt", CONTEXT_FIELDS),
+            condense=read("condense.txt", frozenset({"history", "question"})),
             answers={intent: read(f"answer_{intent.value}.txt", frozenset({"context"})) for intent in LLM_INTENTS},
         )
