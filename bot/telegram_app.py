@@ -171,8 +171,8 @@ def build_application(
         .concurrent_updates(PerChatOrder())
         .persistence(StorePersistence(store_handle))
         # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
-        # The limiter starts with a full allowance, so bursts run above the rate: 20 keeps peaks under 30.
-        .rate_limiter(AIORateLimiter(overall_max_rate=20, overall_time_period=1, max_retries=3))
+        # One message per 1/25 s rather than 25 per second: a bucket of 25 would let bursts reach 40+.
+        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 25, max_retries=3))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
