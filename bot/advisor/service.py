@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 DENSE_K = 60
 LEXICAL_K = 40
 FILTERED_K = 20
+FILTERED_ENOUGH = 8
 # Below this cosine similarity a credential is not about the question at all.
 RELEVANT_SIMILARITY = 0.40
 REFRESH_SECONDS = 30.0
@@ -134,7 +135,11 @@ class Advisor:
         vector = self.embeddings.embed_query(query)
         dense = state.dense.search(vector, DENSE_K)
         lexical = state.lexical.search(query, LEXICAL_K)
-        filtered = [state.dense.search(vector, FILTERED_K, where=where) for where in facet_filters(facets)]
+        filtered: list[list[Scored]] = []
+        for where in facet_filters(facets):  # strictest first
+            filtered.append(state.dense.search(vector, FILTERED_K, where=where))
+            if len(filtered[-1]) >= FILTERED_ENOUGH:
+                break  # the looser filter would only repeat what the strict one found
         fused = reciprocal_rank_fusion(dense, lexical, *filtered)
         out = Retrieved()
         for hit in dense:
