@@ -23,6 +23,7 @@ class BotServices:
     scheduler: NudgeScheduler | None = None
     access: Access = field(default_factory=lambda: Access(frozenset(), frozenset()))
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
+    conflict: bool = False  # another instance polls with the same token
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotServices]):

@@ -6,7 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Conflict, NetworkError
 from telegram.ext import ApplicationHandlerStop, ConversationHandler
 
 from bot.context import BotContext
@@ -267,8 +267,21 @@ async def unsupported(update: Update, context: BotContext) -> None:
     await send(update, [Reply("I can only read text messages. Type your question, or send /help for examples.")])
 
 
+CONFLICT_MESSAGE = "another bot instance is polling Telegram with this token; stopping this one"
+
+
 async def error_handler(update: object, context: BotContext) -> None:
     """Log the failure once and tell the user briefly, without details."""
+    if isinstance(context.error, Conflict):
+        # two pollers would steal each other's updates: the newcomer stops with one clear line
+        if not context.bot_data.conflict:
+            context.bot_data.conflict = True
+            logger.error(CONFLICT_MESSAGE)
+            context.application.stop_running()
+        return
+    if update is None and isinstance(context.error, NetworkError):
+        logger.warning("polling Telegram failed (%s); retrying", context.error)  # the updater backs off
+        return
     logger.error("error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sys
 import warnings
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -34,6 +35,7 @@ from bot.context import BotContext, BotServices
 from bot.dialog import onboarding as ob
 from bot.dialog.assistant import ONBOARDING, Assistant
 from bot.guard import Access, RateLimiter
+from bot.handlers import CONFLICT_MESSAGE
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle, StorePersistence
@@ -224,4 +226,8 @@ def run_polling(settings: Settings) -> int:
     app = build_application(settings)
     logger.info("starting long polling against %s", settings.bot_api_base_url.rsplit("/", 1)[0])
     app.run_polling(allowed_updates=Update.ALL_TYPES)
+    services: BotServices = app.bot_data
+    if services.conflict:
+        print(f"error: {CONFLICT_MESSAGE}", file=sys.stderr)
+        return 1
     return 0
