@@ -6,7 +6,7 @@ credential ("beginner level, fits your budget").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.advisor.catalog import Catalog
@@ -146,7 +146,7 @@ def rank(
         cand.score = score
 
     ranked = sorted(pool.values(), key=lambda c: (-c.score, c.credential.id))
-    return _resolve_retired(catalog, ranked, wants, facets.credential_ids)
+    return resolve_retired(catalog, ranked, facets.credential_ids, held=wants.completed)
 
 
 def _domain_fit(cand: Candidate, facets: Facets) -> float:
@@ -247,8 +247,10 @@ def _provider_fit(cand: Candidate, wants: Wants) -> float:
     return 0.0
 
 
-def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants, named: Sequence[str]) -> list[Candidate]:
-    """Put each retired credential's successor in its place; drop what the person already holds.
+def resolve_retired(
+    catalog: Catalog, ranked: Sequence[Candidate], named: Sequence[str], held: Collection[str] = ()
+) -> list[Candidate]:
+    """Put each retired credential's successor in its place; drop duplicates and what the person already holds.
 
     The retirement is only mentioned when the person named the retired credential themselves.
     """
@@ -266,7 +268,7 @@ def _resolve_retired(catalog: Catalog, ranked: list[Candidate], wants: Wants, na
                 )
             else:
                 cand = Candidate(successor, cand.relevance, cand.score)
-        if cand.credential.id in seen or cand.credential.id in wants.completed:
+        if cand.credential.id in seen or cand.credential.id in held:
             continue
         seen.add(cand.credential.id)
         out.append(cand)

@@ -18,7 +18,7 @@ from langchain_chroma import Chroma
 from bot.advisor import composer
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation, Turn
-from bot.advisor.ranking import Candidate, rank
+from bot.advisor.ranking import Candidate, rank, resolve_retired
 from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, facet_filters, reciprocal_rank_fusion
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance, understand
@@ -181,7 +181,9 @@ class Advisor:
             if intent is Intent.COMPARE and len(creds) >= 2:
                 cands = [Candidate(c) for c in creds]
                 text = composer.compose_compare(cands, facets, profile, sources)
-                return self._reply(question, u, text, self._active_only(cands), sources)
+                # the table shows a retired credential as it was; the recommendations hold its successor
+                named = [c.id for c in creds]
+                return self._reply(question, u, text, resolve_retired(catalog, cands, named), sources)
             if creds:
                 return self._info(question, u, creds[0], sources)
 
@@ -236,20 +238,6 @@ class Advisor:
             same_field.sort(key=lambda c: abs(c.level.rank - named.level.rank))
         return same_field[:count]
 
-    def _active_only(self, cands: Sequence[Candidate]) -> list[Candidate]:
-        """Retired credentials are never recommended as such: their successors stand in their place."""
-        out: list[Candidate] = []
-        for cand in cands:
-            cred = cand.credential
-            if cred.status is Status.RETIRED:
-                successor = self.state.catalog.successor(cred)
-                if successor is None:
-                    continue
-                cand = Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)
-            if all(c.credential.id != cand.credential.id for c in out):
-                out.append(cand)
-        return out
-
     def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
         catalog = self.state.catalog
         successor = catalog.successor(cred) if cred.status is Status.RETIRED else None
@@ -264,12 +252,7 @@ class Advisor:
                     following.append(nxt)
         text = composer.compose_info(cred, successor, following, sources)
         # A retired credential is never recommended as such: its successor stands in its place.
-        shown = (
-            [Candidate(successor, reasons=[f"replaces the retired {cred.name}"], replaced=cred)] if successor else []
-        )
-        if cred.status is Status.ACTIVE:
-            shown = [Candidate(cred)]
-        return self._reply(question, u, text, shown, sources)
+        return self._reply(question, u, text, resolve_retired(catalog, [Candidate(cred)], [cred.id]), sources)
 
     def _switch_guides(self, u: Understanding, retrieved: Retrieved) -> list[IndexedChunk]:
         catalog = self.state.catalog
