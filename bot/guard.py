@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
+# Idle users are swept out every so many checks, so memory follows active users, not all users ever seen.
+SWEEP_EVERY = 1000
 
 
 @dataclass
@@ -19,9 +21,13 @@ class RateLimiter:
     per_minute: int
     _seen: dict[int, deque[float]] = field(default_factory=dict)
     _warned: dict[int, float] = field(default_factory=dict)
+    _calls: int = 0
 
     def allow(self, user_id: int, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
+        self._calls += 1
+        if self._calls % SWEEP_EVERY == 0:
+            self.forget_idle(now)
         window = self._seen.setdefault(user_id, deque())
         while window and now - window[0] >= WINDOW_SECONDS:
             window.popleft()
@@ -53,6 +59,3 @@ class Access:
     def may_use(self, user_id: int) -> bool:
         # an empty allow-list means everyone; admins are always allowed
         return not self.allowed_user_ids or user_id in self.allowed_user_ids or user_id in self.admin_user_ids
-
-    def is_admin(self, user_id: int) -> bool:
-        return user_id in self.admin_user_ids

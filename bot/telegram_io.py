@@ -26,15 +26,24 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     )
 
 
+def rendered(reply: Reply) -> list[str]:
+    """The reply as HTML messages under Telegram's size limit."""
+    return render_answer(reply.answer) if reply.answer is not None else render_text(reply.text)
+
+
 async def send_replies(bot: Bot, chat_id: int, replies: list[Reply]) -> None:
     for reply in replies:
-        pieces = render_answer(reply.answer) if reply.answer is not None else render_text(reply.text)
-        for index, piece in enumerate(pieces):
-            markup = keyboard(reply) if index == len(pieces) - 1 else None
-            await bot.send_message(
-                chat_id, piece, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
-            )
-        await send_image(bot, chat_id, reply)
+        await _send_pieces(bot, chat_id, reply, rendered(reply))
+
+
+async def _send_pieces(bot: Bot, chat_id: int, reply: Reply, pieces: list[str]) -> None:
+    """Send the pieces with the reply's buttons under the last one, then its picture."""
+    for index, piece in enumerate(pieces):
+        markup = keyboard(reply) if index == len(pieces) - 1 else None
+        await bot.send_message(
+            chat_id, piece, parse_mode=ParseMode.HTML, disable_web_page_preview=True, reply_markup=markup
+        )
+    await send_image(bot, chat_id, reply)
 
 
 # Telegram shrinks photos to 2560 px on the long side; a taller picture keeps its text readable as a file.
@@ -98,8 +107,7 @@ class StreamedReply:
             await send_replies(self.bot, self.chat_id, replies)
             return
         first, rest = replies[0], replies[1:]
-        pieces = render_answer(first.answer) if first.answer is not None else render_text(first.text)
-        markup = keyboard(first) if len(pieces) == 1 else None
+        pieces = rendered(first)
         try:
             await self.bot.edit_message_text(
                 pieces[0],
@@ -107,19 +115,10 @@ class StreamedReply:
                 self.message_id,
                 parse_mode=ParseMode.HTML,
                 disable_web_page_preview=True,
-                reply_markup=markup,
+                reply_markup=keyboard(first) if len(pieces) == 1 else None,
             )
-        except BadRequest:  # e.g. the draft was deleted meanwhile: send the answer as a new message
-            await send_replies(self.bot, self.chat_id, [Reply(first.text, first.buttons, first.answer)])
-            await send_replies(self.bot, self.chat_id, rest)
+        except BadRequest:  # e.g. the draft was deleted meanwhile: send the answer as new messages
+            await send_replies(self.bot, self.chat_id, replies)
             return
-        for index, piece in enumerate(pieces[1:], 1):
-            await self.bot.send_message(
-                self.chat_id,
-                piece,
-                parse_mode=ParseMode.HTML,
-                disable_web_page_preview=True,
-                reply_markup=keyboard(first) if index == len(pieces) - 1 else None,
-            )
-        await send_image(self.bot, self.chat_id, first)
+        await _send_pieces(self.bot, self.chat_id, first, pieces[1:])
         await send_replies(self.bot, self.chat_id, rest)

@@ -160,3 +160,13 @@ def test_the_rate_limiter_window_slides() -> None:
     assert limiter.allow(1, now=60.5)  # the first message left the window
     limiter.forget_idle(now=200.0)
     assert limiter.allow(1, now=200.0) and limiter.should_warn(1, now=200.0)
+
+
+def test_idle_users_are_swept_out_as_checks_go_by() -> None:
+    from bot.guard import SWEEP_EVERY
+
+    limiter = RateLimiter(per_minute=5)
+    limiter.allow(1, now=0.0)
+    for step in range(SWEEP_EVERY):
+        limiter.allow(2, now=120.0 + step * 13)  # user 2 keeps talking, slowly enough never to be limited
+    assert 1 not in limiter._seen and 2 in limiter._seen
