@@ -40,7 +40,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     DATA_DIR=/data \
-    KNOWLEDGE_DIR=/app/knowledge
+    KNOWLEDGE_DIR=/app/knowledge \
+    PROMPTS_DIR=/app/prompts
 
 # An unprivileged user; /data belongs to it, so a named volume mounted there starts out writable.
 RUN groupadd --system --gid 10001 advisor \
@@ -51,9 +52,8 @@ RUN groupadd --system --gid 10001 advisor \
 COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /app
+# A regular install leaves no prompts/ beside the bot package: PROMPTS_DIR (above) points here.
 COPY prompts ./prompts
-# bot/prompts.py reads prompts/ beside the bot package; after a regular install that is site-packages/prompts.
-RUN ln -s /app/prompts "$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/prompts"
 COPY knowledge ./knowledge
 COPY docker/entrypoint.sh ./docker/entrypoint.sh
 
@@ -66,8 +66,9 @@ RUN python -c "from ingest.embeddings import SentenceTransformerEmbeddings, bund
 print('embedding model:', bundled_model_path()); \
 assert len(SentenceTransformerEmbeddings().embed_query('cloud certification')) == 384" \
     && python -m ingest --check \
-    && python -c "from bot.prompts import Texts; from bot.llm.prompts import LLMPrompts; \
-Texts.load(); LLMPrompts.load()"
+    && python -c "from bot.config import load_settings; from bot.prompts import Texts; \
+from bot.llm.prompts import LLMPrompts; settings = load_settings(); \
+Texts.load(settings.prompts_dir); LLMPrompts.from_prompts_dir(settings.prompts_dir)"
 
 VOLUME ["/data"]
 # No HEALTHCHECK: the bot has no health endpoint yet; a crash ends the container, and the restart policy acts.

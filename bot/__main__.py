@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             from bot.terminal import run_terminal_chat
 
             return run_terminal_chat(settings, explain_token=args.command != "chat")
-        from bot.telegram_app import run_polling
+        from bot.serving import run_bot
 
-        return run_polling(settings)
+        return run_bot(settings)
     except (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

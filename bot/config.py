@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -11,6 +15,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ingest.embeddings import DEFAULT_MODEL
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_HTTP_PORT = 8080
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
 
@@ -41,8 +46,19 @@ class Settings(BaseSettings):
     user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    webhook_url: str | None = None  # set: Telegram pushes updates here instead of the bot polling
+    webhook_secret: SecretStr | None = None  # default: derived from the bot token, the same on every replica
+    http_host: str = "127.0.0.1"
+    http_port: int | None = Field(default=None, ge=0, le=65535)  # /healthz (and the webhook) listen here
     log_level: str = "INFO"
     log_message_text: bool = False
+    # None: the repository's prompts/ when there is one, else ./prompts (see bot.prompts.resolve_prompts_dir)
+    prompts_dir: Path | None = None
+
+    @field_validator("prompts_dir", mode="before")
+    @classmethod
+    def _blank_dir_is_default(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("allowed_user_ids", "admin_user_ids", mode="before")
     @classmethod
@@ -54,7 +70,9 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("chroma_path", "chroma_url", "database_url", "llm_base_url", mode="before")
+    @field_validator(
+        "chroma_path", "chroma_url", "database_url", "llm_base_url", "webhook_url", "webhook_secret", mode="before"
+    )
     @classmethod
     def _blank_url_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
@@ -71,11 +89,19 @@ class Settings(BaseSettings):
             return SecretStr(raw)
         return value
 
-    @field_validator("telegram_base_url", "chroma_url", "llm_base_url")
+    @field_validator("telegram_base_url", "chroma_url", "llm_base_url", "webhook_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - in a webhook secret token
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of letters, digits, _ and -")
         return value
 
     @field_validator("llm_model")
@@ -98,6 +124,8 @@ class Settings(BaseSettings):
     def _derived_paths(self) -> Settings:
         if self.chroma_path is None:
             self.chroma_path = self.data_dir / "chroma"
+        if self.webhook_url is not None and self.http_port is None:
+            self.http_port = DEFAULT_HTTP_PORT
         if self.database_url is None:
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'bot.sqlite3').as_posix()}"
         return self
@@ -112,6 +140,20 @@ class Settings(BaseSettings):
         """The base URL PTB expects: it appends the token directly, so it must end in /bot."""
         base = self.telegram_base_url.rstrip("/")
         return base if base.endswith("/bot") else f"{base}/bot"
+
+    @property
+    def webhook_path(self) -> str:
+        """The path Telegram posts to: the path of WEBHOOK_URL (a reverse proxy passes it through)."""
+        return urlparse(self.webhook_url or "").path or "/"
+
+    @property
+    def webhook_secret_token(self) -> str:
+        """The secret Telegram sends with every update; replicas sharing a token derive the same one."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        assert self.telegram_bot_token is not None
+        key = self.telegram_bot_token.get_secret_value().encode()
+        return hmac.new(key, b"career-advisor webhook secret", hashlib.sha256).hexdigest()
 
     @property
     def bot_api_file_url(self) -> str:

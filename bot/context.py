@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.advisor import Advisor
+from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.guard import Access, RateLimiter
+from bot.http_server import HttpServer
 from bot.prompts import Texts
+from bot.telegram_broadcasts import BroadcastSender
 from bot.telegram_nudges import NudgeScheduler
 
 
@@ -19,11 +22,15 @@ class BotServices:
 
     advisor: Advisor | None = None
     assistant: Assistant | None = None
+    admin: AdminDesk | None = None
+    broadcasts: BroadcastSender | None = None
     texts: Texts | None = None
     scheduler: NudgeScheduler | None = None
     access: Access = field(default_factory=lambda: Access(frozenset(), frozenset()))
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
     conflict: bool = False  # another instance polls with the same token
+    http: HttpServer | None = None
+    ready: bool = False  # set when start-up finished: model, index, database and jobs
 
 
 class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], BotServices]):
@@ -43,6 +50,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object
         if assistant is None:
             raise RuntimeError("the assistant is not ready yet")
         return assistant
+
+    @property
+    def admin(self) -> AdminDesk:
+        admin = self.bot_data.admin
+        if admin is None:
+            raise RuntimeError("the admin commands are not ready yet")
+        return admin
 
     @property
     def texts(self) -> Texts:

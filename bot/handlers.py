@@ -240,10 +240,25 @@ async def nudges(update: Update, context: BotContext) -> None:
 
 
 async def stats(update: Update, context: BotContext) -> None:
-    """/stats: numbers for the bot's admins; to anyone else the assistant answers as to an unknown command."""
+    """/stats: numbers for the bot's admins; to anyone else it answers as to an unknown command."""
     user = _user(update)
     if user is not None:
-        await send(update, await context.assistant.stats(user))
+        await send(update, await context.admin.stats(user))
+
+
+async def reindex(update: Update, context: BotContext) -> None:
+    """/reindex (admins): rebuild the index from the knowledge base and switch to it."""
+    user = _user(update)
+    if user is not None:
+        await send(update, await context.admin.reindex(user))
+
+
+async def broadcast(update: Update, context: BotContext) -> None:
+    """/broadcast TEXT (admins): a preview to confirm before anything is sent."""
+    user = _user(update)
+    if user is not None:
+        parts = _text(update).split(maxsplit=1)  # the raw text, not context.args: line breaks are kept
+        await send(update, await context.admin.broadcast(user, parts[1] if len(parts) > 1 else ""))
 
 
 async def button(update: Update, context: BotContext) -> None:
@@ -252,8 +267,11 @@ async def button(update: Update, context: BotContext) -> None:
     if user is None or query is None or query.data is None:
         return
     await query.answer()
-    replies, _ = await context.assistant.press(user, query.data, None)
-    if query.data.startswith(("n:", "f:")):
+    if query.data.startswith("a:"):
+        replies = await context.admin.press(user, query.data)
+    else:
+        replies, _ = await context.assistant.press(user, query.data, None)
+    if query.data.startswith(("n:", "f:", "a:")):
         await _remove_buttons(update)
     await send(update, replies)
 

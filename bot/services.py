@@ -27,4 +27,6 @@ def build_llm(settings: Settings) -> LLMAnswerer | None:
     from bot.llm.model import make_chat_model
     from bot.llm.prompts import LLMPrompts
 
-    return LLMAnswerer(make_chat_model(settings), LLMPrompts.load(), settings.llm_timeout_seconds)
+    return LLMAnswerer(
+        make_chat_model(settings), LLMPrompts.from_prompts_dir(settings.prompts_dir), settings.llm_timeout_seconds
+    )

@@ -15,6 +15,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.nudges.service import Due, NudgeService, Startup
+from bot.telegram_http import lost_on_the_way
 from bot.telegram_io import send_replies
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,13 @@ class NudgeScheduler:
                         return "failed"
                     await self.service.retrying(claimed, attempts, str(problem))
                     await asyncio.sleep(seconds)
-                except NetworkError as problem:  # includes timeouts and the server's 5xx answers
+                except NetworkError as problem:  # the server's 5xx answers, and requests lost on the way
+                    if lost_on_the_way(problem):
+                        # the send path already sent again what never reached Telegram; what may have
+                        # arrived (no answer in time, a cut connection) is not sent a second time
+                        await self.service.failed(claimed, attempts, str(problem))
+                        logger.warning("a nudge could not be delivered for certain: %s", problem)
+                        return "failed"
                     if attempts >= self.max_attempts:
                         await self.service.failed(claimed, attempts, str(problem))
                         logger.warning("a nudge failed after %d attempts: %s", attempts, problem)

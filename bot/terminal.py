@@ -12,9 +12,11 @@ from typing import TextIO
 
 from bot.cli import render_plain
 from bot.config import Settings
+from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.prompts import Texts
+from bot.reindex import Reindexer
 from bot.services import build_advisor, build_llm
 from bot.store import Store
 
@@ -35,8 +37,11 @@ class TerminalChat:
         out: TextIO,
         user: UserRef = LOCAL_USER,
         charts_dir: Path = Path("data") / "charts",
+        admin: AdminDesk | None = None,
     ) -> None:
         self.assistant = assistant
+        # the person at the terminal runs the bot, so the admin commands are theirs
+        self.admin = admin or AdminDesk(assistant.store, texts, frozenset({user.user_id}))
         self.texts = texts
         self.out = out
         self.user = user
@@ -89,7 +94,9 @@ class TerminalChat:
         elif command == "/nudges":
             self.show(await assistant.nudges(user, args))
         elif command == "/stats":
-            self.show(await assistant.stats(user))
+            self.show(await self.admin.stats(user))
+        elif command == "/reindex":
+            self.show(await self.admin.reindex(user))
         elif command == "/forget":
             self.show(await assistant.forget(user))
         elif command == "/cancel":
@@ -104,7 +111,7 @@ class TerminalChat:
 
 
 async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: TextIO) -> int:
-    texts = Texts.load()
+    texts = Texts.load(settings.prompts_dir)
     if explain_token:
         out.write(NO_TOKEN_HINT + "\n")
     out.write("Loading the advisor...\n")
@@ -118,11 +125,11 @@ async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: Tex
             store,
             advisor,
             texts,
-            admin_ids=frozenset({LOCAL_USER.user_id}),
             llm=build_llm(settings),
             llm_daily_requests=settings.llm_daily_requests_per_user,
         )
-        chat = TerminalChat(assistant, texts, out, charts_dir=settings.data_dir / "charts")
+        admin = AdminDesk(store, texts, frozenset({LOCAL_USER.user_id}), reindexer=Reindexer(settings, advisor))
+        chat = TerminalChat(assistant, texts, out, charts_dir=settings.data_dir / "charts", admin=admin)
         out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
         chat.show((await chat.assistant.start(chat.user))[0])
         while True:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,64 @@ def test_bad_setting_at_start_is_one_line_without_traceback(tmp_path: Path) -> N
 def test_blank_chroma_path_means_the_default_under_data_dir(clean_env: None) -> None:
     settings = load_settings(_env_file=None, chroma_path="", data_dir="somewhere")
     assert settings.index_path == Path("somewhere") / "chroma"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_prompts_dir_setting_is_where_texts_and_llm_prompts_come_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bot.llm.prompts import LLMPrompts
+    from bot.prompts import PROMPTS_DIR, Texts
+
+    custom = tmp_path / "my-prompts"
+    shutil.copytree(PROMPTS_DIR, custom)
+    (custom / "welcome.txt").write_text("Welcome to the edited copy.", encoding="utf-8")
+    (custom / "llm" / "system.txt").write_text("Edited system prompt.", encoding="utf-8")
+    monkeypatch.setenv("PROMPTS_DIR", str(custom))
+    settings = load_settings(_env_file=None)
+    assert settings.prompts_dir == custom
+    assert Texts.load(settings.prompts_dir).welcome == "Welcome to the edited copy."
+    assert LLMPrompts.from_prompts_dir(settings.prompts_dir).system == "Edited system prompt."
+    # unset or empty: the project's own prompts/
+    monkeypatch.setenv("PROMPTS_DIR", "")
+    default = load_settings(_env_file=None).prompts_dir
+    assert default is None
+    assert Texts.load(default).welcome == (PROMPTS_DIR / "welcome.txt").read_text(encoding="utf-8").strip()
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_a_missing_prompt_file_names_prompts_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from bot.prompts import PROMPTS_DIR, PromptError, Texts
+
+    partial = tmp_path / "partial"
+    shutil.copytree(PROMPTS_DIR, partial)
+    (partial / "help.txt").unlink()
+    monkeypatch.setenv("PROMPTS_DIR", str(partial))
+    with pytest.raises(PromptError, match=r"missing prompt file .*help\.txt; set PROMPTS_DIR"):
+        Texts.load(load_settings(_env_file=None).prompts_dir)
+
+
+def test_a_missing_prompts_dir_stops_the_bot_with_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-folder"
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+        "PROMPTS_DIR": str(missing),
+        "LOG_LEVEL": "WARNING",  # start-up INFO lines of the libraries are not the point here
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "chat"],
+        cwd=tmp_path,
+        env=env,
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"error: prompts directory {missing} not found; "
+        "set PROMPTS_DIR to the folder that holds welcome.txt, help.txt and llm/"
+    ]
+    assert "Loading the advisor" not in done.stdout  # it stopped before loading anything

@@ -528,6 +528,7 @@ async def fill(store: Store, user_id: int) -> None:
     await store.conversations.save("onboarding", (user_id, user_id), 1)
     await store.ledger.claim(user_id, "2026-W49", dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC), "test")
     await store.llm_usage.take(user_id, dt.date(2026, 12, 7), cap=5)
+    await store.broadcasts.start(await store.broadcasts.draft(user_id, "New guides this week"))
 
 
 async def rows_about(engine: AsyncEngine, user_id: int, plan_ids: list[int]) -> dict[str, int]:
@@ -540,6 +541,8 @@ async def rows_about(engine: AsyncEngine, user_id: int, plan_ids: list[int]) -> 
             columns = {column["name"] for column in inspector.get_columns(table)}
             if "user_id" in columns:
                 sql, params = f"SELECT count(*) FROM {table} WHERE user_id = :u", {"u": user_id}
+            elif "created_by" in columns:
+                sql, params = f"SELECT count(*) FROM {table} WHERE created_by = :u", {"u": user_id}
             elif "plan_id" in columns:
                 sql = f"SELECT count(*) FROM {table} WHERE plan_id IN ({', '.join(map(str, plan_ids or [-1]))})"
                 params = {}
@@ -563,7 +566,8 @@ async def test_forget_deletes_every_row_about_the_user_only(store: Store) -> Non
     await fill(store, BOB)
     alice_plans, bob_plans = await plan_ids_of(store.engine, ALICE), await plan_ids_of(store.engine, BOB)
     before = await rows_about(store.engine, ALICE, alice_plans)
-    assert set(before) == set(metadata.tables)  # every table was looked at
+    # every table was looked at; processed update ids are the only rows about nobody
+    assert set(before) == set(metadata.tables) - {"processed_updates"}
     assert all(before.values()), before
 
     await store.users.forget(ALICE)
@@ -627,3 +631,50 @@ async def test_the_daily_llm_cap_counts_per_user_and_day(store: Store) -> None:
     assert await store.llm_usage.take(BOB, monday, cap=3)
     assert await store.llm_usage.take(ALICE, tuesday, cap=3)
     assert not await store.llm_usage.take(ALICE, tuesday, cap=0)
+
+
+# --- webhook updates and broadcasts --------------------------------------------------------------
+
+
+async def test_an_update_is_taken_once_and_old_ones_are_pruned(store: Store) -> None:
+    now = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
+    firsts = await asyncio.gather(*(store.updates.first_time(555, now) for _ in range(4)))
+    assert sorted(firsts) == [False, False, False, True]
+    assert await store.updates.first_time(556, now)
+    assert await store.updates.prune(now + dt.timedelta(days=3)) == 2
+    assert await store.updates.first_time(555, now + dt.timedelta(days=3))  # gone after the keep period
+
+
+async def test_a_broadcast_starts_once_and_each_recipient_is_claimed_once(store: Store) -> None:
+    for user_id in range(1, 8):
+        await store.users.touch(user_id, user_id + 1000)
+    draft = await store.broadcasts.draft(1, "Hello all")
+    cancelled = await store.broadcasts.draft(1, "Oops")
+    assert await store.broadcasts.cancel(cancelled) and not await store.broadcasts.cancel(cancelled)
+    assert await store.broadcasts.start(cancelled) is None
+    started = await asyncio.gather(*(store.broadcasts.start(draft) for _ in range(3)))
+    assert sorted(started, key=lambda n: n or 0) == [None, None, 7]
+    assert await store.broadcasts.unfinished() == [draft]
+
+    batches = await asyncio.gather(*(store.broadcasts.claim(draft, 3) for _ in range(4)))
+    claimed = [recipient for batch in batches for recipient in batch]
+    assert sorted(r.user_id for r in claimed) == list(range(1, 8))  # everyone once, nobody twice
+    assert {r.chat_id for r in claimed} == set(range(1001, 1008))
+    for recipient in claimed:
+        await store.broadcasts.delivered(draft, recipient.user_id, "Forbidden" if recipient.user_id == 3 else None)
+    assert await store.broadcasts.counts(draft) == {"queued": 0, "sending": 0, "sent": 6, "failed": 1}
+    assert await store.broadcasts.finish(draft) and not await store.broadcasts.finish(draft)
+    broadcast = await store.broadcasts.get(draft)
+    assert broadcast is not None and broadcast.status == "done" and broadcast.text == "Hello all"
+    assert await store.broadcasts.unfinished() == []
+
+
+async def test_a_broadcast_with_queued_recipients_is_not_finished(store: Store) -> None:
+    for user_id in (1, 2):
+        await store.users.touch(user_id, user_id)
+    draft = await store.broadcasts.draft(1, "Hi")
+    await store.broadcasts.start(draft)
+    [first] = await store.broadcasts.claim(draft, 1)
+    await store.broadcasts.delivered(draft, first.user_id)
+    assert not await store.broadcasts.finish(draft)
+    assert await store.broadcasts.counts(draft) == {"queued": 1, "sending": 0, "sent": 1, "failed": 0}

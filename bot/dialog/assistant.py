@@ -47,7 +47,6 @@ class Assistant:
         texts: Texts,
         *,
         clock: Clock = system_clock,
-        admin_ids: frozenset[int] = frozenset(),
         on_forget: UserHook | None = None,
         on_nudges_changed: UserHook | None = None,
         llm: LLMAnswerer | None = None,
@@ -57,7 +56,6 @@ class Assistant:
         self.advisor = advisor
         self.texts = texts
         self.clock = clock
-        self.admin_ids = admin_ids
         self.on_forget = on_forget
         self.on_nudges_changed = on_nudges_changed
         self.llm = llm
@@ -380,21 +378,6 @@ class Assistant:
         if answer == "plan":
             return await self.plan(user)
         return [Reply("That button has expired. Send /help to see what I can do.")]
-
-    async def stats(self, user: UserRef) -> list[Reply]:
-        """/stats, for admins: users, opted-in users and this week's nudges."""
-        if user.user_id not in self.admin_ids:  # not revealing that the command exists
-            return [Reply("I don't know /stats. Here is what I can do:"), Reply(self.texts.help)]
-        year, week, _ = self.clock().date().isocalendar()
-        counts = await self.store.ledger.week_counts(f"{year}-W{week:02d}")
-        opted_in = len(await self.store.nudges.enabled())
-        lines = [
-            f"Users: {await self.store.users.count()}",
-            f"Opted in to nudges: {opted_in}",
-            f"Nudges in {year}-W{week:02d}: {counts['sent']} sent, {counts['failed']} failed, "
-            f"{counts['missed']} missed, {counts['pending']} pending",
-        ]
-        return [Reply("\n".join(lines))]
 
     # -- forgetting ----------------------------------------------------------------------------
     async def forget(self, user: UserRef) -> list[Reply]:

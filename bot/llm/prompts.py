@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.advisor.models import Intent
-from bot.prompts import PROMPTS_DIR, placeholders
+from bot.prompts import PromptError, placeholders, read_template, require_dir, resolve_prompts_dir
+
+__all__ = ["LLM_INTENTS", "LLMPrompts", "PromptError"]  # PromptError is defined with the texts, raised here too
 
 # Intents the model writes; smalltalk and out-of-scope (injection attempts included) never reach it.
 LLM_INTENTS = (Intent.RECOMMEND, Intent.COMPARE, Intent.CAREER_SWITCH, Intent.CREDENTIAL_INFO, Intent.GUIDANCE)
 CONTEXT_FIELDS = frozenset({"question", "profile", "history", "ranking", "sources"})
-
-
-class PromptError(RuntimeError):
-    """A prompt file is missing or its placeholders are wrong."""
 
 
 @dataclass(frozen=True)
@@ -25,12 +23,14 @@ class LLMPrompts:
     answers: dict[Intent, str]
 
     @classmethod
-    def load(cls, directory: Path = PROMPTS_DIR / "llm") -> LLMPrompts:
+    def load(cls, directory: Path | None = None) -> LLMPrompts:
+        """Read the LLM prompts from `directory`, by default the llm/ folder of the default prompts directory."""
+        directory = directory if directory is not None else resolve_prompts_dir() / "llm"
+        require_dir(directory)
+
         def read(name: str, fields: frozenset[str]) -> str:
             path = directory / name
-            if not path.is_file():
-                raise PromptError(f"missing prompt file {path}")
-            text = path.read_text(encoding="utf-8").strip()
+            text = read_template(path)
             try:
                 found = placeholders(text)
             except ValueError as problem:
@@ -45,3 +45,8 @@ class LLMPrompts:
             condense=read("condense.txt", frozenset({"history", "question"})),
             answers={intent: read(f"answer_{intent.value}.txt", frozenset({"context"})) for intent in LLM_INTENTS},
         )
+
+    @classmethod
+    def from_prompts_dir(cls, prompts_dir: Path | None) -> LLMPrompts:
+        """The llm/ folder of PROMPTS_DIR (`settings.prompts_dir`)."""
+        return cls.load(resolve_prompts_dir(prompts_dir) / "llm")

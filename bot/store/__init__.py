@@ -9,8 +9,10 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from bot.store.broadcasts import Broadcast, BroadcastRepository, Recipient
 from bot.store.conversations import ConversationKey, ConversationRepository
 from bot.store.engine import create_engine
 from bot.store.ledger import LedgerEntry, NudgeLedgerRepository
@@ -20,10 +22,13 @@ from bot.store.plans import PlanRepository
 from bot.store.profiles import ProfileRepository
 from bot.store.progress import ProgressRepository
 from bot.store.turns import TurnRepository
+from bot.store.updates import ProcessedUpdateRepository
 from bot.store.usage import LlmUsageRepository
 from bot.store.users import UserRepository
 
 __all__ = [
+    "Broadcast",
+    "BroadcastRepository",
     "ConversationKey",
     "ConversationRepository",
     "LedgerEntry",
@@ -32,8 +37,10 @@ __all__ = [
     "NudgeSettings",
     "NudgeSettingsRepository",
     "PlanRepository",
+    "ProcessedUpdateRepository",
     "ProfileRepository",
     "ProgressRepository",
+    "Recipient",
     "Store",
     "TurnRepository",
     "UserRepository",
@@ -56,6 +63,8 @@ class Store:
         self.conversations = ConversationRepository(sessions, dialect)
         self.ledger = NudgeLedgerRepository(sessions, dialect)
         self.llm_usage = LlmUsageRepository(sessions, dialect)
+        self.updates = ProcessedUpdateRepository(sessions, dialect)
+        self.broadcasts = BroadcastRepository(sessions, dialect)
 
     @classmethod
     async def open(
@@ -73,6 +82,11 @@ class Store:
             await engine.dispose()
             raise
         return cls(engine)
+
+    async def ping(self) -> None:
+        """A round trip to the database; raises when it is unreachable."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -214,3 +214,43 @@ conversation_states = Table(
     PrimaryKeyConstraint("name", "key"),
     Index(None, "user_id"),
 )
+
+# Webhook updates already taken in, so an update Telegram delivers twice (or to two replicas) runs once.
+processed_updates = Table(
+    "processed_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "received_at"),
+)
+
+BROADCAST_STATUSES = ("draft", "sending", "done", "cancelled")
+DELIVERY_STATUSES = ("queued", "sending", "sent", "failed")
+
+# An admin's message to every user: written as a draft, sent only after the admin confirms it.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),
+    Column("created_by", BigInteger),  # the admin; set to NULL when that admin asks to be forgotten
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("status IN ('draft', 'sending', 'done', 'cancelled')", name="ck_broadcasts_status"),
+)
+
+# One row per recipient, so a restart resumes a broadcast where it stopped and sends nobody a copy twice.
+broadcast_deliveries = Table(
+    "broadcast_deliveries",
+    metadata,
+    Column("broadcast_id", Id, ForeignKey("broadcasts.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger, _user_fk(), nullable=False),
+    Column("chat_id", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("error", String(300)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("broadcast_id", "user_id", name="pk_broadcast_deliveries"),
+    CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="ck_broadcast_deliveries_status"),
+    Index("ix_broadcast_deliveries_broadcast_id_status", "broadcast_id", "status"),
+)

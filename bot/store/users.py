@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 
 from bot.store.base import Repository, ensure_user
-from bot.store.tables import learning_plans, metadata, plan_steps, users, utcnow
+from bot.store.tables import broadcasts, learning_plans, metadata, plan_steps, processed_updates, users, utcnow
 
 
 class UserRepository(Repository):
@@ -43,5 +43,11 @@ class UserRepository(Repository):
                 elif table is plan_steps:
                     plans = select(learning_plans.c.id).where(learning_plans.c.user_id == user_id)
                     await session.execute(delete(plan_steps).where(plan_steps.c.plan_id.in_(plans)))
+                elif table is broadcasts:  # the text went to everyone; only who wrote it is about the user
+                    await session.execute(
+                        update(broadcasts).where(broadcasts.c.created_by == user_id).values(created_by=None)
+                    )
+                elif table is processed_updates:  # update ids only: nothing about anyone
+                    continue
                 else:
                     raise AssertionError(f"forget does not know how {table.name} relates to a user")

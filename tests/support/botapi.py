@@ -2,6 +2,7 @@
 
 It implements the methods the bot calls (getMe, getUpdates, sendMessage, setMyCommands, ...) closely
 enough for python-telegram-bot, and records every request so tests can assert on what was sent.
+On cue it misbehaves like the real network: error answers, dropped connections, late answers.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 BOT_ID = 7000001
 BOT_USERNAME = "career_advisor_test_bot"
+STOP_GRACE_SECONDS = 1.0
 
 
 @dataclass
@@ -24,7 +26,11 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
-    ok: bool = True  # False when the server answered with an error
+    ok: bool = True  # False when the server answered with an error, or dropped the connection
+    # what became of the answer: "dropped" when the connection was closed without one; a delayed
+    # answer is "pending" while held back, then "received" or "abandoned" (the bot had hung up first);
+    # an answer written at once counts as received
+    answer: Literal["pending", "received", "dropped", "abandoned"] = "received"
 
 
 class FakeBotApi:
@@ -41,12 +47,18 @@ class FakeBotApi:
         # errors to answer instead of success, per method, in order; and chats whose user blocked the bot
         self._scripted_errors: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = {}
         self.blocked_chats: set[int] = set()
+        # network faults, per method, in order: connections to drop, and seconds to hold an answer back
+        self._drops: dict[str, int] = {}
+        self._delays: dict[str, list[float]] = {}
+        self._released = asyncio.Condition()
 
     # -- server lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        # On stop, a request still in flight belongs to a bot that is gone (killed, or stopped while it
+        # long-polled): cancel it after a second instead of waiting out its poll or held answer.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=STOP_GRACE_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -131,6 +143,23 @@ class FakeBotApi:
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         self._scripted_errors.setdefault(method, []).append((status, description, parameters))
 
+    def drop_next(self, method: str) -> None:
+        """Close the connection of the next call of `method` without an answer, before acting on it."""
+        self._drops[method] = self._drops.get(method, 0) + 1
+
+    def delay_next(self, method: str, seconds: float) -> None:
+        """Carry out the next call of `method` at once, but hold its answer back for `seconds`."""
+        self._delays.setdefault(method, []).append(seconds)
+
+    async def wait_for_held_answers(self, *, within: float = 60.0) -> None:
+        """Until every delayed answer has been written (or found its connection gone)."""
+
+        async def released() -> None:
+            async with self._released:
+                await self._released.wait_for(lambda: all(c.answer != "pending" for c in self.calls))
+
+        await asyncio.wait_for(released(), within)
+
     def buttons(self, message: dict[str, Any]) -> list[str]:
         """The callback data of every inline button under a sent message."""
         markup = message.get("reply_markup") or {}
@@ -169,22 +198,45 @@ class FakeBotApi:
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
-        params = await self._params(request)
+        params = await self._params(request)  # read whole, so closing the connection sends no reset
+        if self._drops.get(method):
+            self._drops[method] -= 1
+            self.calls.append(Call(method, params, ok=False, answer="dropped"))
+            assert request.transport is not None
+            request.transport.close()
+            raise web.HTTPInternalServerError  # never written: the connection is already closed
+        delays = self._delays.get(method)
+        if not delays:
+            response, _ = await self._answer(method, params)
+            return response
+        delay = delays.pop(0)
+        response, call = await self._answer(method, params, held=True)
+        await asyncio.sleep(delay)
+        connection = request.transport
+        call.answer = "abandoned" if connection is None or connection.is_closing() else "received"
+        async with self._released:
+            self._released.notify_all()
+        return response
+
+    async def _answer(self, method: str, params: dict[str, Any], *, held: bool = False) -> tuple[web.Response, Call]:
+        answer: Literal["pending", "received"] = "pending" if held else "received"
         error = self._error_for(method, params)
         if error is not None:
             status, description, parameters = error
-            self.calls.append(Call(method, params, ok=False))
+            call = Call(method, params, ok=False, answer=answer)
+            self.calls.append(call)
             body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
             if parameters:
                 body["parameters"] = parameters
-            return web.json_response(body, status=status)
-        self.calls.append(Call(method, params))
+            return web.json_response(body, status=status), call
+        call = Call(method, params, answer=answer)
+        self.calls.append(call)
         handler = getattr(self, f"_api_{method}", None)
         result = await handler(params) if handler else True
         if method in ("sendMessage", "editMessageText", "sendPhoto"):
             async with self._sent:
                 self._sent.notify_all()
-        return web.json_response({"ok": True, "result": result})
+        return web.json_response({"ok": True, "result": result}), call
 
     def _error_for(self, method: str, params: dict[str, Any]) -> tuple[int, str, dict[str, Any] | None] | None:
         if method == "sendMessage" and int(params.get("chat_id", 0)) in self.blocked_chats:
