@@ -144,4 +144,5 @@ def install_log_filters(settings: Settings) -> None:
             handler.addFilter(hider)
     token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
     api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-    install_redaction([token, api_key])
+    webhook_secret = settings.webhook_secret_token if settings.webhook_url and token else ""
+    install_redaction([token, api_key, webhook_secret])

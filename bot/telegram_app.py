@@ -152,11 +152,12 @@ class PerChatOrder(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         keys: list[tuple[str, int]] = []
         if isinstance(update, Update):
-            # always the user before the chat: one order of taking locks cannot deadlock
-            if update.effective_user is not None:
-                keys.append(("user", update.effective_user.id))
+            # Always the chat before the user: one order of taking locks cannot deadlock, and an update
+            # waiting for its busy user already holds its place in the chat's queue.
             if update.effective_chat is not None:
                 keys.append(("chat", update.effective_chat.id))
+            if update.effective_user is not None:
+                keys.append(("user", update.effective_user.id))
         locks = [self._enter(key) for key in keys]
         try:
             async with contextlib.AsyncExitStack() as held:
