@@ -41,7 +41,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     TRANSFORMERS_OFFLINE=1 \
     DATA_DIR=/data \
     KNOWLEDGE_DIR=/app/knowledge \
-    PROMPTS_DIR=/app/prompts
+    PROMPTS_DIR=/app/prompts \
+    HTTP_HOST=0.0.0.0 \
+    HTTP_PORT=8080
 
 # An unprivileged user; /data belongs to it, so a named volume mounted there starts out writable.
 RUN groupadd --system --gid 10001 advisor \
@@ -71,5 +73,10 @@ from bot.llm.prompts import LLMPrompts; settings = load_settings(); \
 Texts.load(settings.prompts_dir); LLMPrompts.from_prompts_dir(settings.prompts_dir)"
 
 VOLUME ["/data"]
-# No HEALTHCHECK: the bot has no health endpoint yet; a crash ends the container, and the restart policy acts.
+# /healthz on HTTP_PORT; in webhook mode Telegram's updates arrive on the same port.
+EXPOSE 8080
+# Ready means the model and the index are loaded and the database answers. The first start builds the
+# index before the bot starts, hence the long start period.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=300s --retries=3 CMD ["python", "-c", \
+    "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('HTTP_PORT', '8080'), timeout=4)"]
 ENTRYPOINT ["bash", "/app/docker/entrypoint.sh"]

@@ -71,7 +71,14 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "chroma_path", "chroma_url", "database_url", "llm_base_url", "webhook_url", "webhook_secret", mode="before"
+        "chroma_path",
+        "chroma_url",
+        "database_url",
+        "llm_base_url",
+        "webhook_url",
+        "webhook_secret",
+        "http_port",
+        mode="before",
     )
     @classmethod
     def _blank_url_is_none(cls, value: Any) -> Any:

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import SettingsError, load_settings
 from tests.conftest import ROOT
+from tests.conftest import TEST_TOKEN as TOKEN
 
 
 @pytest.mark.usefixtures("clean_env")
@@ -127,3 +128,36 @@ def test_a_missing_prompts_dir_stops_the_bot_with_one_line(tmp_path: Path) -> No
         "set PROMPTS_DIR to the folder that holds welcome.txt, help.txt and llm/"
     ]
     assert "Loading the advisor" not in done.stdout  # it stopped before loading anything
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_webhook_settings_derive_the_port_path_and_a_shared_secret() -> None:
+    webhook = load_settings(_env_file=None, telegram_bot_token=TOKEN, webhook_url="https://bot.example.org/telegram")
+    assert webhook.http_port == 8080 and webhook.webhook_path == "/telegram"
+    again = load_settings(_env_file=None, telegram_bot_token=TOKEN, webhook_url="https://other.example.org/")
+    assert again.webhook_secret_token == webhook.webhook_secret_token  # replicas of one bot agree
+    assert TOKEN.split(":")[1] not in webhook.webhook_secret_token and again.webhook_path == "/"
+    other_bot = load_settings(
+        _env_file=None, telegram_bot_token=TOKEN.replace("AA", "BB"), webhook_url="https://bot.example.org/t"
+    )
+    assert other_bot.webhook_secret_token != webhook.webhook_secret_token
+    chosen = load_settings(
+        _env_file=None, telegram_bot_token=TOKEN, webhook_url="https://x.org/t", webhook_secret="s-1"
+    )
+    assert chosen.webhook_secret_token == "s-1"
+    polling = load_settings(_env_file=None, telegram_bot_token=TOKEN, http_port="")
+    assert polling.http_port is None and polling.webhook_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("webhook_secret", "has spaces", "WEBHOOK_SECRET"),
+        ("webhook_url", "bot.example.org/hook", "WEBHOOK_URL"),
+        ("http_port", "70000", "HTTP_PORT"),
+    ],
+)
+@pytest.mark.usefixtures("clean_env")
+def test_bad_webhook_settings_are_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(_env_file=None, **{name: value})
