@@ -115,9 +115,11 @@ def send_request() -> HTTPXRequest:
 
 
 def polling_request() -> HTTPXRequest:
-    # one connection, as python-telegram-bot uses by default: getUpdates never runs twice at once
+    # getUpdates never runs twice at once, but at shutdown the call that marks the last batch as received
+    # must not wait for the connection of the long poll just cancelled: a failed one would let the next
+    # start fetch (and answer) that batch again
     return HTTPXRequest(
-        connection_pool_size=1,
+        connection_pool_size=2,
         connect_timeout=POLL_CONNECT_TIMEOUT,
         read_timeout=POLL_READ_TIMEOUT,
     )

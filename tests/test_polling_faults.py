@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.support.botapi import FakeBotApi
-
-
-def bot_env(api: FakeBotApi, data_dir: Path, index: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LLM_", "DATABASE_", "CHROMA_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=TEST_TOKEN,
-        TELEGRAM_BASE_URL=api.base_url,
-        DATA_DIR=str(data_dir),
-        CHROMA_PATH=str(index),
-        HF_HUB_OFFLINE="1",
-        LOG_LEVEL="INFO",
-    )
-    return env
+from tests.support.botproc import bot_env
 
 
 async def test_polling_recovers_from_server_errors_and_stops_on_a_conflict(
