@@ -15,7 +15,7 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.nudges.service import Due, NudgeService, Startup
-from bot.telegram_http import lost_on_the_way
+from bot.telegram_http import lost_on_the_way, never_reached_telegram
 from bot.telegram_io import send_replies
 
 logger = logging.getLogger(__name__)
@@ -138,9 +138,10 @@ class NudgeScheduler:
                     await self.service.retrying(claimed, attempts, str(problem))
                     await asyncio.sleep(seconds)
                 except NetworkError as problem:  # the server's 5xx answers, and requests lost on the way
-                    if lost_on_the_way(problem):
-                        # the send path already sent again what never reached Telegram; what may have
-                        # arrived (no answer in time, a cut connection) is not sent a second time
+                    if lost_on_the_way(problem) and not never_reached_telegram(problem):
+                        # it may have arrived (no answer in time, a connection cut after sending): a
+                        # second copy would be worse than none. What surely never got there (Telegram
+                        # unreachable for longer than the send path's own retries) waits and goes again.
                         await self.service.failed(claimed, attempts, str(problem))
                         logger.warning("a nudge could not be delivered for certain: %s", problem)
                         return "failed"

@@ -106,22 +106,40 @@ async def test_a_slow_reply_is_waited_for_and_not_sent_twice(
     assert len(api.sent_messages(9821)) == 2  # not sent again, and no apology for a reply that arrived
 
 
-async def test_a_nudge_that_never_reaches_telegram_is_tried_by_the_send_path_only(
+async def test_a_nudge_that_cannot_reach_telegram_for_a_while_goes_again_and_arrives_once(
     bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
 ) -> None:
     await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
-    for _ in range(SEND_ATTEMPTS + 2):  # more drops than the send path tries, so an outer retry would show
+    # longer than the send path's own retries: the nudge loop must try again, since none of these arrived
+    for _ in range(SEND_ATTEMPTS + 2):
         bot_api.drop_next("sendMessage")
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=dt.UTC))
     async with bot_process(bot_api, advisor, tmp_path, clock):
-        for _ in range(200):
-            if len(calls_of(bot_api, "sendMessage", BERLIN)) >= SEND_ATTEMPTS:
-                break
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1.5)  # the nudge loop's own retry would come 0.2 s after the failure
+        await bot_api.wait_for_messages(1, chat_id=BERLIN, within=60)
+        await asyncio.sleep(1.5)  # time for a wrong extra copy to show
 
     attempts = calls_of(bot_api, "sendMessage", BERLIN)
-    assert [c.answer for c in attempts] == ["dropped"] * SEND_ATTEMPTS
+    assert [c.answer for c in attempts] == ["dropped"] * (SEND_ATTEMPTS + 2) + ["received"]
     assert len({c.params["text"] for c in attempts}) == 1  # the same nudge each time
+    assert len(bot_api.sent_messages(BERLIN)) == 1
+    [(week, status, tries)] = await ledger(tmp_path, BERLIN)
+    assert (week, status, tries) == ("2026-W50", "sent", 2)  # two rounds of the nudge loop
+
+
+async def test_a_nudge_whose_answer_is_lost_is_not_sent_again(
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+) -> None:
+    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
+    bot_api.delay_next("sendMessage", 25)  # carried out, but answered after the bot stopped waiting
+    clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=dt.UTC))
+    async with bot_process(bot_api, advisor, tmp_path, clock):
+        for _ in range(600):  # the send path waits SEND_READ_TIMEOUT (20 s) for the answer
+            rows = await ledger(tmp_path, BERLIN)
+            if rows and rows[0][1] != "pending":
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1.5)
+
+    assert len(calls_of(bot_api, "sendMessage", BERLIN)) == 1  # it may have arrived: never a second copy
     [(week, status, tries)] = await ledger(tmp_path, BERLIN)
     assert (week, status, tries) == ("2026-W50", "failed", 1)
