@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Conflict, NetworkError
-from telegram.ext import ApplicationHandlerStop, ConversationHandler
+from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.dialog.replies import Reply, UserRef
@@ -16,7 +16,6 @@ from bot.telegram_io import StreamedReply, send_replies
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
-END = ConversationHandler.END
 
 
 def _user(update: Update) -> UserRef | None:
@@ -89,71 +88,48 @@ async def _refuse(update: Update, text: str) -> None:
         await update.effective_chat.send_message(text)
 
 
-# -- the onboarding conversation ------------------------------------------------------------------
-async def start(update: Update, context: BotContext) -> object:
+# -- the questionnaire --------------------------------------------------------------------------------
+# Where a user is in the questionnaire lives in the database and is read for every update, rather than
+# in a ConversationHandler's memory: a restarted process, or another replica, continues it as it is.
+async def start(update: Update, context: BotContext) -> None:
     """/start: the questionnaire for newcomers (resumed if interrupted), welcome back for others."""
     user = _user(update)
-    if user is None:
-        return END
-    replies, state = await context.assistant.start(user)
-    await send(update, replies)
-    return state or END
+    if user is not None:
+        replies, _ = await context.assistant.start(user)
+        await send(update, replies)
 
 
-async def edit_button(update: Update, context: BotContext) -> object:
-    """A profile button: ask that one question again."""
+async def questionnaire_button(update: Update, context: BotContext) -> None:
+    """A button under a questionnaire question, or a profile button that asks one question again."""
     user, query = _user(update), update.callback_query
     if user is None or query is None or query.data is None:
-        return END
-    await query.answer()
-    replies, state = await context.assistant.press(user, query.data, await context.assistant.onboarding_state(user))
-    await send(update, replies)
-    return state or END
-
-
-async def step_button(update: Update, context: BotContext) -> object:
-    """A button under a questionnaire question."""
-    user, query = _user(update), update.callback_query
-    if user is None or query is None or query.data is None:
-        return END
+        return
     await query.answer()
     state = await context.assistant.onboarding_state(user)
     replies, next_state = await context.assistant.press(user, query.data, state)
-    if next_state != state:
-        await _remove_buttons(update)
+    if next_state != state and not query.data.startswith("b:edit:"):
+        await _remove_buttons(update)  # the question is answered; its buttons would only mislead
     await send(update, replies)
-    return next_state or END
 
 
-async def step_text(update: Update, context: BotContext) -> object:
-    """Typed text while a questionnaire question is open; a question once the questionnaire is over."""
+async def text(update: Update, context: BotContext) -> None:
+    """Typed text: the answer to the open question, if one is open; otherwise a question to answer."""
     user = _user(update)
     if user is None:
-        return END
+        return
     state = await context.assistant.onboarding_state(user)
-    if state is None:  # the questionnaire ended elsewhere (/forget, another front end): just answer
-        await send(update, await context.assistant.ask(user, _text(update)))
-        return END
-    replies, next_state = await context.assistant.answer_step(user, state, _text(update), from_button=False)
-    await send(update, replies)
-    return next_state or END
+    if state is not None:
+        replies, _ = await context.assistant.answer_step(user, state, _text(update), from_button=False)
+        await send(update, replies)
+    else:
+        await question(update, context, user)
 
 
-async def cancel(update: Update, context: BotContext) -> object:
+async def cancel(update: Update, context: BotContext) -> None:
     """/cancel: stop the questionnaire, keeping what was answered."""
     user = _user(update)
     if user is not None:
         await send(update, await context.assistant.cancel(user))
-    return END
-
-
-async def forget_during_onboarding(update: Update, context: BotContext) -> object:
-    """/forget while a question is open: the questionnaire stops and the deletion is offered."""
-    await forget(update, context)
-    user = _user(update)
-    if user is not None:
-        await context.assistant.cancel(user)
-    return END
 
 
 async def _remove_buttons(update: Update) -> None:
@@ -178,11 +154,8 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await send(update, [Reply(f"I don't know {command[:40]}. Here is what I can do:"), Reply(context.texts.help)])
 
 
-async def question(update: Update, context: BotContext) -> None:
+async def question(update: Update, context: BotContext, user: UserRef) -> None:
     """A free-text question, answered with the profile and the recent turns (streamed in LLM mode)."""
-    user = _user(update)
-    if user is None:
-        return
     if context.assistant.llm is None:
         await send(update, await context.assistant.ask(user, _text(update)))
         return
@@ -219,10 +192,12 @@ async def compare(update: Update, context: BotContext) -> None:
 
 
 async def forget(update: Update, context: BotContext) -> None:
-    """/forget: offer to delete everything stored about the user."""
+    """/forget: offer to delete everything stored about the user; an open questionnaire stops."""
     user = _user(update)
     if user is not None:
         await send(update, await context.assistant.forget(user))
+        if await context.assistant.onboarding_state(user) is not None:
+            await context.assistant.cancel(user)
 
 
 async def roadmap(update: Update, context: BotContext) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-import warnings
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,30 +15,26 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    BaseHandler,
     BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
-    ConversationHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot import handlers
 from bot.advisor import Advisor
 from bot.config import Settings
 from bot.context import BotContext, BotServices
-from bot.dialog import onboarding as ob
 from bot.dialog.admin import AdminDesk
-from bot.dialog.assistant import ONBOARDING, Assistant
+from bot.dialog.assistant import Assistant
 from bot.guard import Access, RateLimiter
 from bot.http_server import HttpServer, Readiness, WebhookRoute
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
-from bot.persistence import StoreHandle, StorePersistence
+from bot.persistence import StoreHandle
 from bot.prompts import Texts
 from bot.reindex import Reindexer
 from bot.services import build_advisor, build_llm
@@ -107,34 +101,6 @@ def http_server(app: Application, settings: Settings, store_handle: StoreHandle)
         webhook = WebhookRoute(settings.webhook_path, settings.webhook_secret_token, first_time)
     assert settings.http_port is not None
     return HttpServer(app, settings.http_host, settings.http_port, readiness, webhook)
-
-
-def onboarding_conversation() -> ConversationHandler[BotContext]:
-    """The questionnaire: one state per question, each answered by a button or by typing."""
-    text = MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.step_text)
-    states: dict[object, list[BaseHandler[Update, BotContext, object]]] = {}
-    for mode in (ob.ASK, ob.EDIT):
-        for step in ob.Step:
-            state = ob.state_of(mode, step)
-            states[state] = [CallbackQueryHandler(handlers.step_button, pattern=f"^b:{re.escape(state)}:"), text]
-    # Buttons and typed answers share one conversation per user, so per_message stays off; PTB
-    # warns that callback queries are then tracked per user rather than per message, which is the intent.
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
-        return ConversationHandler(
-            entry_points=[
-                CommandHandler("start", handlers.start),
-                CallbackQueryHandler(handlers.edit_button, pattern=r"^b:edit:[a-z]+$"),
-            ],
-            states=states,
-            fallbacks=[
-                CommandHandler("cancel", handlers.cancel),
-                CommandHandler("forget", handlers.forget_during_onboarding),
-            ],
-            name=ONBOARDING,
-            persistent=True,
-            allow_reentry=True,
-        )
 
 
 class PerChatOrder(BaseUpdateProcessor):
@@ -274,7 +240,6 @@ def build_application(
         .get_updates_request(polling_request())
         .context_types(context_types)
         .concurrent_updates(PerChatOrder())
-        .persistence(StorePersistence(store_handle))
         # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
         # One message per 1/25 s rather than 25 per second: a bucket of 25 would let bursts reach 40+.
         .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 25, max_retries=3))
@@ -284,7 +249,9 @@ def build_application(
     )
     # group -1 runs first for every update: access, flood and group checks before any handler
     app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
-    app.add_handler(onboarding_conversation())
+    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(CommandHandler("cancel", handlers.cancel))
+    app.add_handler(CallbackQueryHandler(handlers.questionnaire_button, pattern=r"^b:"))
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(CommandHandler("profile", handlers.profile))
     app.add_handler(CommandHandler("plan", handlers.plan))
@@ -296,9 +263,8 @@ def build_application(
     app.add_handler(CommandHandler("stats", handlers.stats))
     app.add_handler(CommandHandler("reindex", handlers.reindex))
     app.add_handler(CommandHandler("broadcast", handlers.broadcast))
-    app.add_handler(CommandHandler("cancel", handlers.cancel))
     app.add_handler(CallbackQueryHandler(handlers.button))
-    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.question))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text))
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.unsupported))
     app.add_error_handler(handlers.error_handler)

@@ -32,7 +32,7 @@ from bot.store.nudges import NudgeSettings
 
 logger = logging.getLogger(__name__)
 
-ONBOARDING = "onboarding"  # the conversation name, shared with the Telegram ConversationHandler
+ONBOARDING = "onboarding"  # the name under which questionnaire positions are stored
 MAX_TEXT_CHARS = 2000
 HISTORY_TURNS = 6
 

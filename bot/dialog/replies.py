@@ -45,5 +45,5 @@ class UserRef:
 
     @property
     def conversation_key(self) -> tuple[int, int]:
-        # the key python-telegram-bot's ConversationHandler uses with per_chat and per_user
+        # per chat and user: in a group, each member answers their own questionnaire
         return (self.chat_id, self.user_id)

@@ -1,4 +1,4 @@
-"""States of python-telegram-bot ConversationHandlers, so a conversation in progress survives a restart."""
+"""Where each user is in a multi-step conversation (the questionnaire), so any process can continue it."""
 
 from __future__ import annotations
 
