@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # a nudge claimed but not tried for this long is taken over from its (dead) process by another
+    nudge_claim_lease_seconds: float = Field(default=120.0, ge=1, le=86_400)
     webhook_url: str | None = None  # set: Telegram pushes updates here instead of the bot polling
     webhook_secret: SecretStr | None = None  # default: derived from the bot token, the same on every replica
     http_host: str = "127.0.0.1"

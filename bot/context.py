@@ -9,7 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.advisor import Advisor
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
-from bot.guard import Access, RateLimiter
+from bot.guard import Access, SharedRateLimiter
 from bot.http_server import HttpServer
 from bot.prompts import Texts
 from bot.telegram_broadcasts import BroadcastSender
@@ -27,7 +27,7 @@ class BotServices:
     texts: Texts | None = None
     scheduler: NudgeScheduler | None = None
     access: Access = field(default_factory=lambda: Access(frozenset(), frozenset()))
-    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(per_minute=20))
+    limiter: SharedRateLimiter | None = None  # needs the store, so it is set once the store is open
     conflict: bool = False  # another instance polls with the same token
     http: HttpServer | None = None
     ready: bool = False  # set when start-up finished: model, index, database and jobs
@@ -57,6 +57,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object
         if admin is None:
             raise RuntimeError("the admin commands are not ready yet")
         return admin
+
+    @property
+    def limiter(self) -> SharedRateLimiter:
+        limiter = self.bot_data.limiter
+        if limiter is None:
+            raise RuntimeError("the rate limiter is not ready yet")
+        return limiter
 
     @property
     def texts(self) -> Texts:

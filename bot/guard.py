@@ -3,52 +3,36 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.store import MessageRateRepository, RateDecision
+from bot.store.tables import utcnow
 
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
-# Idle users are swept out every so many checks, so memory follows active users, not all users ever seen.
-SWEEP_EVERY = 1000
 
 
-@dataclass
-class RateLimiter:
-    """A sliding one-minute window per user; the first refusal in a window is announced, the rest are silent."""
+class SharedRateLimiter:
+    """Messages per user and minute, counted in the store, so every replica of the bot shares one allowance.
 
-    per_minute: int
-    _seen: dict[int, deque[float]] = field(default_factory=dict)
-    _warned: dict[int, float] = field(default_factory=dict)
-    _calls: int = 0
+    The first refusal in a user's window is flagged so that it is announced, the rest are silent; which
+    replica refused does not matter. Time is the wall clock's, the one clock that replicas agree on.
+    """
 
-    def allow(self, user_id: int, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        self._calls += 1
-        if self._calls % SWEEP_EVERY == 0:
-            self.forget_idle(now)
-        window = self._seen.setdefault(user_id, deque())
-        while window and now - window[0] >= WINDOW_SECONDS:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        return True
+    def __init__(self, rate: MessageRateRepository, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._rate = rate
 
-    def should_warn(self, user_id: int, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        if now - self._warned.get(user_id, -WINDOW_SECONDS) < WINDOW_SECONDS:
-            return False
-        self._warned[user_id] = now
-        return True
-
-    def forget_idle(self, now: float | None = None) -> None:
-        """Drop users with no recent messages, so memory stays bounded by active users."""
-        now = time.monotonic() if now is None else now
-        for user_id in [u for u, w in self._seen.items() if not w or now - w[-1] >= WINDOW_SECONDS]:
-            del self._seen[user_id]
-            self._warned.pop(user_id, None)
+    async def take(self, user_id: int) -> RateDecision:
+        """Count the user's message; a database error lets it through, since refusing everyone is worse."""
+        try:
+            return await self._rate.take(user_id, utcnow(), self.per_minute, WINDOW_SECONDS)
+        except (SQLAlchemyError, OSError) as problem:
+            logger.warning("could not count a message of user %s, so it is let through: %s", user_id, problem)
+            return RateDecision(allowed=True)
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,9 @@ async def gate(update: Update, context: BotContext) -> None:
     in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     if in_group and message is not None and not _addressed_to_bot(update, context):
         raise ApplicationHandlerStop
-    if not services.limiter.allow(user.id):
-        if services.limiter.should_warn(user.id):
+    decision = await context.limiter.take(user.id)  # counted in the store: every replica shares the limit
+    if not decision.allowed:
+        if decision.first_refusal:
             await _refuse(update, "You are sending messages faster than I can answer well. Please wait a minute.")
         elif update.callback_query is not None:
             await update.callback_query.answer()

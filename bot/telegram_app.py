@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -30,7 +31,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
-from bot.guard import Access, RateLimiter
+from bot.guard import Access, SharedRateLimiter
 from bot.http_server import HttpServer, Readiness, WebhookRoute
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
@@ -183,13 +184,18 @@ def build_application(
             services.http = http_server(app, settings, store_handle)
             await services.http.start()
         services.access = Access(frozenset(settings.allowed_user_ids), frozenset(settings.admin_user_ids))
-        services.limiter = RateLimiter(per_minute=settings.user_messages_per_minute)
         services.texts = Texts.load(settings.prompts_dir)
         await asyncio.to_thread(services_advisor.load)
         services.advisor = services_advisor
         store = await store_handle.get()
+        services.limiter = SharedRateLimiter(store.message_rate, settings.user_messages_per_minute)
         nudges = NudgeService(store, services.texts, lambda: services_advisor.catalog, clock)
-        scheduler = NudgeScheduler(app, nudges, retry_base_seconds=nudge_retry_base_seconds)
+        scheduler = NudgeScheduler(
+            app,
+            nudges,
+            retry_base_seconds=nudge_retry_base_seconds,
+            claim_lease=dt.timedelta(seconds=settings.nudge_claim_lease_seconds),
+        )
         services.scheduler = scheduler
 
         async def forgotten(user_id: int) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 import httpx
 from telegram._utils.types import ODVInput
@@ -58,6 +60,17 @@ def lost_on_the_way(error: NetworkError) -> bool:
     return isinstance(error.__cause__, httpx.HTTPError)
 
 
+# Run once just before the next request of this task leaves for Telegram, after any rate-limit wait: a
+# sender that must record "this may now reach the user" (a nudge) records it as late as possible.
+# Returning False stops the request: the message is no longer the sender's to send.
+BeforeSending = Callable[[], Awaitable[bool]]
+BEFORE_SENDING: ContextVar[BeforeSending | None] = ContextVar("before_sending", default=None)
+
+
+class NotSent(Exception):
+    """The request was stopped before it left, by the task's BEFORE_SENDING check."""
+
+
 class ResendingRequest(HTTPXRequest):
     """The HTTP client for everything but getUpdates: sends again, a few times, what never reached Telegram."""
 
@@ -91,6 +104,11 @@ class ResendingRequest(HTTPXRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         endpoint = url.rsplit("/", 1)[-1]  # the URL carries the token; only the method name is logged
+        check = BEFORE_SENDING.get()
+        if check is not None:
+            BEFORE_SENDING.set(None)  # once per send, however many retries follow
+            if not await check():
+                raise NotSent(endpoint)
         attempt, pause = 1, self.first_pause_seconds
         while True:
             try:

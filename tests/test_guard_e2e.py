@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from telegram.ext import Application
 
 from bot.advisor import Advisor
 from bot.config import load_settings
-from bot.guard import RateLimiter
+from bot.store import Store
+from bot.store.tables import utcnow
 from bot.telegram_app import build_application, running
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import BOT_USERNAME, FakeBotApi
+from tests.support.botproc import until
 from tests.test_telegram_e2e import assert_valid_telegram_html
 
 ALLOWED, STRANGER, ADMIN = 9001, 9002, 9003
+PER_MINUTE = 4
+SLOW_DOWN = "You are sending messages faster than I can answer well. Please wait a minute."
 
 
 def plain(message: dict[str, Any]) -> str:
@@ -42,11 +48,18 @@ async def guarded_bot(bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path) -> 
         data_dir=tmp_path,
         allowed_user_ids=f"{ALLOWED}",
         admin_user_ids=f"{ADMIN}",
-        user_messages_per_minute=4,
+        user_messages_per_minute=PER_MINUTE,
     )
     app = build_application(settings, advisor=advisor)
     async with running(app, poll_timeout=1):
         yield app
+
+
+@pytest.fixture
+async def other_replica(guarded_bot: Application, tmp_path: Path) -> AsyncIterator[Store]:
+    """Another bot process on the guarded bot's database (the default file in its data directory)."""
+    async with await Store.open(f"sqlite+aiosqlite:///{(tmp_path / 'bot.sqlite3').as_posix()}") as store:
+        yield store
 
 
 async def test_only_allowed_users_and_admins_are_served(guarded_bot: Application, bot_api: FakeBotApi) -> None:
@@ -152,21 +165,47 @@ async def forge_press(api: FakeBotApi, data: str, chat_id: int) -> None:
     await api.push_update({"callback_query": query})
 
 
-def test_the_rate_limiter_window_slides() -> None:
-    limiter = RateLimiter(per_minute=2)
-    assert limiter.allow(1, now=0.0) and limiter.allow(1, now=1.0)
-    assert not limiter.allow(1, now=2.0) and limiter.allow(2, now=2.0)
-    assert limiter.should_warn(1, now=2.0) and not limiter.should_warn(1, now=30.0)
-    assert limiter.allow(1, now=60.5)  # the first message left the window
-    limiter.forget_idle(now=200.0)
-    assert limiter.allow(1, now=200.0) and limiter.should_warn(1, now=200.0)
+# -- the message limit is counted in the database, shared by every replica --------------------------------
 
 
-def test_idle_users_are_swept_out_as_checks_go_by() -> None:
-    from bot.guard import SWEEP_EVERY
+async def test_messages_another_replica_let_through_count_here(
+    guarded_bot: Application, other_replica: Store, bot_api: FakeBotApi
+) -> None:
+    for _ in range(PER_MINUTE - 1):  # the user wrote to the other replica first
+        assert (await other_replica.message_rate.take(ALLOWED, utcnow(), PER_MINUTE)).allowed
+    for _ in range(3):
+        await bot_api.send_text("which cert for cloud?", chat_id=ALLOWED)
+    await bot_api.wait_for_messages(2, chat_id=ALLOWED)
+    assert await quiet_for(bot_api, ALLOWED) == 2
+    answer, slow_down = bot_api.sent_messages(ALLOWED)
+    assert "cloud" in plain(answer).lower() and plain(slow_down) == SLOW_DOWN  # the third is refused in silence
 
-    limiter = RateLimiter(per_minute=5)
-    limiter.allow(1, now=0.0)
-    for step in range(SWEEP_EVERY):
-        limiter.allow(2, now=120.0 + step * 13)  # user 2 keeps talking, slowly enough never to be limited
-    assert 1 not in limiter._seen and 2 in limiter._seen
+
+async def test_presses_beyond_a_shared_limit_are_answered_and_warned_once(
+    guarded_bot: Application, other_replica: Store, bot_api: FakeBotApi
+) -> None:
+    decisions = [await other_replica.message_rate.take(ALLOWED, utcnow(), PER_MINUTE) for _ in range(PER_MINUTE)]
+    assert all(d.allowed for d in decisions)
+    await forge_press(bot_api, "zz", chat_id=ALLOWED)
+    await forge_press(bot_api, "zz", chat_id=ALLOWED)
+
+    def answers() -> list[dict[str, Any]]:
+        return [c.params for c in bot_api.calls if c.method == "answerCallbackQuery"]
+
+    await until(lambda: len(answers()) == 2, within=30, what="both presses to be answered")
+    assert [a.get("text") for a in answers()] == [SLOW_DOWN, None]  # the spinner stops either way
+    assert await quiet_for(bot_api, ALLOWED) == 0
+
+
+async def test_when_the_count_cannot_be_kept_messages_go_through(
+    guarded_bot: Application, other_replica: Store, bot_api: FakeBotApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(PER_MINUTE):
+        await other_replica.message_rate.take(ALLOWED, utcnow(), PER_MINUTE)
+    async with other_replica.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE message_rate"))  # every count now fails in the database
+    caplog.set_level(logging.WARNING, logger="bot.guard")
+    await bot_api.send_text("which cert for cloud?", chat_id=ALLOWED)
+    [answer] = await bot_api.wait_for_messages(1, chat_id=ALLOWED)
+    assert "cloud" in plain(answer).lower()
+    assert any(f"user {ALLOWED}, so it is let through" in r.getMessage() for r in caplog.records)

@@ -528,6 +528,7 @@ async def fill(store: Store, user_id: int) -> None:
     await store.conversations.save("onboarding", (user_id, user_id), 1)
     await store.ledger.claim(user_id, "2026-W49", dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC), "test")
     await store.llm_usage.take(user_id, dt.date(2026, 12, 7), cap=5)
+    await store.message_rate.take(user_id, dt.datetime(2026, 12, 7, 17, tzinfo=dt.UTC), limit=5)
     await store.broadcasts.start(await store.broadcasts.draft(user_id, "New guides this week"))
 
 
@@ -633,6 +634,74 @@ async def test_the_daily_llm_cap_counts_per_user_and_day(store: Store) -> None:
     assert not await store.llm_usage.take(ALICE, tuesday, cap=0)
 
 
+# --- the per-user message limit ------------------------------------------------------------------
+
+
+async def test_concurrent_messages_at_the_limit_admit_exactly_the_limit(store: Store) -> None:
+    now = dt.datetime(2026, 12, 7, 17, 0, 5, tzinfo=dt.UTC)
+    decisions = await asyncio.gather(*(store.message_rate.take(ALICE, now, limit=5) for _ in range(9)))
+    assert sum(d.allowed for d in decisions) == 5
+    refused = [d for d in decisions if not d.allowed]
+    assert [d.first_refusal for d in refused].count(True) == 1  # one polite warning, whoever came first
+    assert not any(d.first_refusal for d in decisions if d.allowed)
+    assert (await store.message_rate.take(BOB, now, limit=5)).allowed  # every user has an allowance of their own
+
+
+async def test_the_first_refusal_of_a_window_is_flagged_once(store: Store) -> None:
+    now = dt.datetime(2026, 12, 7, 17, 0, 5, tzinfo=dt.UTC)
+    decisions = [await store.message_rate.take(ALICE, now + dt.timedelta(seconds=i), limit=3) for i in range(7)]
+    assert [(d.allowed, d.first_refusal) for d in decisions] == [(True, False)] * 3 + [(False, True)] + [
+        (False, False)
+    ] * 3
+
+
+async def test_a_window_ends_a_minute_after_its_first_message(store: Store) -> None:
+    start = dt.datetime(2026, 12, 7, 17, 0, 50, tzinfo=dt.UTC)
+
+    async def take(seconds_later: float) -> tuple[bool, bool]:
+        decision = await store.message_rate.take(ALICE, start + dt.timedelta(seconds=seconds_later), limit=2)
+        return decision.allowed, decision.first_refusal
+
+    assert [await take(0), await take(1)] == [(True, False), (True, False)]
+    # the clock's minute turned at 10 s; the window did not: a burst is judged from its own first message
+    assert [await take(15), await take(59.9)] == [(False, True), (False, False)]
+    # refusals did not stretch the window: it ended at 60 s, and the next one warns afresh
+    assert [await take(60), await take(61), await take(62)] == [(True, False), (True, False), (False, True)]
+    assert await take(200) == (True, False)  # long after, a fresh window
+
+
+async def test_two_replicas_on_one_database_share_the_count(database: Database, store: Store) -> None:
+    now = dt.datetime(2026, 12, 7, 17, 0, 5, tzinfo=dt.UTC)
+    async with await database.open() as replica:
+        assert (await replica.message_rate.take(ALICE, now, limit=4)).allowed
+        assert (await store.message_rate.take(ALICE, now, limit=4)).allowed
+        both = await asyncio.gather(
+            *(s.message_rate.take(ALICE, now, limit=4) for s in (store, replica, store, replica, store, replica))
+        )
+        assert sum(d.allowed for d in both) == 2  # four in all, counted on either replica
+        assert sum(d.first_refusal for d in both) == 1
+        later = await replica.message_rate.take(ALICE, now + dt.timedelta(seconds=30), limit=4)
+        assert not later.allowed and not later.first_refusal  # the other replica already warned
+
+
+async def test_idle_windows_are_deleted_as_messages_go_by(store: Store) -> None:
+    from bot.store.rate import PRUNE_EVERY
+
+    start = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
+    await store.message_rate.take(ALICE, start, limit=5)
+    await store.message_rate.take(BOB, start + dt.timedelta(seconds=100), limit=5)
+    assert await scalar(store.engine, "SELECT count(*) FROM message_rate") == 2
+    # only every so many messages is there a look for old windows: here BOB's messages trigger it
+    for second in range(PRUNE_EVERY - 3):
+        await store.message_rate.take(BOB, start + dt.timedelta(seconds=130 + second / 1000), limit=PRUNE_EVERY)
+    assert await scalar(store.engine, "SELECT count(*) FROM message_rate") == 2
+    await store.message_rate.take(BOB, start + dt.timedelta(seconds=131), limit=PRUNE_EVERY)
+    # ALICE's window started more than two minutes before; BOB's is still in use
+    assert await scalar(store.engine, "SELECT user_id FROM message_rate") == BOB
+    assert await store.message_rate.prune(start + dt.timedelta(seconds=101)) == 1
+    assert await scalar(store.engine, "SELECT count(*) FROM message_rate") == 0
+
+
 # --- webhook updates and broadcasts --------------------------------------------------------------
 
 
@@ -678,3 +747,25 @@ async def test_a_broadcast_with_queued_recipients_is_not_finished(store: Store) 
     await store.broadcasts.delivered(draft, first.user_id)
     assert not await store.broadcasts.finish(draft)
     assert await store.broadcasts.counts(draft) == {"queued": 1, "sending": 0, "sent": 1, "failed": 0}
+
+
+async def test_a_stale_claim_is_taken_over_once_and_a_tried_one_never(store: Store) -> None:
+    due = dt.datetime(2026, 12, 7, 17, 0, tzinfo=dt.UTC)
+    for user_id in (ALICE, BOB):
+        assert await store.ledger.claim(user_id, "2026-W50", due, "dead-process")
+    assert await store.ledger.begin_send(BOB, "2026-W50", "dead-process")  # Bob's may have reached him
+    assert await store.ledger.take_over_stale("fresh", dt.timedelta(minutes=5)) == []  # not stale yet
+
+    lease = dt.timedelta(seconds=0.3)
+    await asyncio.sleep(0.5)  # the claims are now older than the lease
+    # a row just taken over is fresh again, so the other two find nothing to take
+    taken = await asyncio.gather(*(store.ledger.take_over_stale(f"p{i}", lease) for i in range(3)))
+    winners = [entries for entries in taken if entries]
+    assert len(winners) == 1 and [(e.user_id, e.attempts) for e in winners[0]] == [(ALICE, 0)]
+    new_owner = winners[0][0].owner
+    assert new_owner is not None and new_owner.startswith("p")
+    assert not await store.ledger.begin_send(ALICE, "2026-W50", "dead-process")  # fenced off
+    assert await store.ledger.begin_send(ALICE, "2026-W50", new_owner)
+    assert await store.ledger.take_over_stale("late", dt.timedelta(0)) == []  # both were tried now
+    entry = await store.ledger.get(ALICE, "2026-W50")
+    assert entry is not None and entry.owner == new_owner and entry.attempts == 1

@@ -100,6 +100,26 @@ class NudgeService:
             return None  # turned off (or forgotten) since it was scheduled
         if not await self.store.ledger.claim(due.user_id, due.week, due.due_at, self.owner):
             return None
+        return await self._compose(due, settings)
+
+    async def take_over_stale(self, lease: dt.timedelta) -> list[Claimed]:
+        """Nudges another process claimed and then never tried to send (it died): now this one's."""
+        taken: list[Claimed] = []
+        for entry in await self.store.ledger.take_over_stale(self.owner, lease):
+            settings = await self.store.nudges.get(entry.user_id)
+            chat_id = await self.store.users.chat_of(entry.user_id)
+            due = Due(entry.user_id, chat_id or entry.user_id, entry.due_at, entry.week)
+            if settings is None or not settings.enabled or chat_id is None:
+                await self.store.ledger.mark_failed(entry.user_id, entry.week, 0, "nudges turned off before sending")
+                continue
+            logger.info("took over an unsent nudge claimed by %s", entry.owner)
+            taken.append(await self._compose(due, settings))
+        return taken
+
+    async def begin_send(self, claimed: Claimed) -> bool:
+        return await self.store.ledger.begin_send(claimed.due.user_id, claimed.due.week, self.owner)
+
+    async def _compose(self, due: Due, settings: NudgeSettings) -> Claimed:
         catalog = self.catalog()
         plan = await self.store.plans.active(due.user_id)
         progress = await self.store.progress.all(due.user_id)

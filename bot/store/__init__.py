@@ -21,6 +21,7 @@ from bot.store.nudges import NudgeSettings, NudgeSettingsRepository
 from bot.store.plans import PlanRepository
 from bot.store.profiles import ProfileRepository
 from bot.store.progress import ProgressRepository
+from bot.store.rate import MessageRateRepository, RateDecision
 from bot.store.turns import TurnRepository
 from bot.store.updates import ProcessedUpdateRepository
 from bot.store.usage import LlmUsageRepository
@@ -33,6 +34,7 @@ __all__ = [
     "ConversationRepository",
     "LedgerEntry",
     "LlmUsageRepository",
+    "MessageRateRepository",
     "NudgeLedgerRepository",
     "NudgeSettings",
     "NudgeSettingsRepository",
@@ -40,6 +42,7 @@ __all__ = [
     "ProcessedUpdateRepository",
     "ProfileRepository",
     "ProgressRepository",
+    "RateDecision",
     "Recipient",
     "Store",
     "TurnRepository",
@@ -63,6 +66,7 @@ class Store:
         self.conversations = ConversationRepository(sessions, dialect)
         self.ledger = NudgeLedgerRepository(sessions, dialect)
         self.llm_usage = LlmUsageRepository(sessions, dialect)
+        self.message_rate = MessageRateRepository(sessions, dialect)
         self.updates = ProcessedUpdateRepository(sessions, dialect)
         self.broadcasts = BroadcastRepository(sessions, dialect)
 

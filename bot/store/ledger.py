@@ -50,6 +50,42 @@ class NudgeLedgerRepository(Repository):
             )
             return (await session.execute(statement)).scalar_one_or_none() is not None
 
+    async def begin_send(self, user_id: int, week: str, owner: str) -> bool:
+        """Count a send attempt as it leaves; False when the claim is no longer this owner's to send.
+
+        Once a nudge has an attempt counted it may have reached the user, so it is never taken over.
+        """
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                update(nudge_ledger)
+                .where(
+                    nudge_ledger.c.user_id == user_id,
+                    nudge_ledger.c.week == week,
+                    nudge_ledger.c.status == "pending",
+                    nudge_ledger.c.owner == owner,
+                )
+                .values(attempts=nudge_ledger.c.attempts + 1, updated_at=utcnow())
+                .returning(nudge_ledger.c.attempts)
+            )
+            return result.scalar_one_or_none() is not None
+
+    async def take_over_stale(self, owner: str, older_than: dt.timedelta) -> list[LedgerEntry]:
+        """Claims whose process stopped before trying to send (no attempt counted, untouched for
+        `older_than`): they become `owner`'s. Each is taken by one caller only."""
+        cutoff = utcnow() - older_than
+        async with self._sessions() as session, session.begin():
+            rows = await session.execute(
+                update(nudge_ledger)
+                .where(
+                    nudge_ledger.c.status == "pending",
+                    nudge_ledger.c.attempts == 0,
+                    nudge_ledger.c.updated_at < cutoff,
+                )
+                .values(owner=owner, updated_at=utcnow())
+                .returning(*nudge_ledger.c)
+            )
+            return [LedgerEntry(**{k: r._mapping[k] for k in LedgerEntry.__dataclass_fields__}) for r in rows]
+
     async def mark_sent(self, user_id: int, week: str, attempts: int) -> None:
         now = utcnow()
         await self._set(user_id, week, status="sent", attempts=attempts, sent_at=now, error=None)

@@ -203,6 +203,16 @@ llm_usage = Table(
     PrimaryKeyConstraint("user_id", "day", name="pk_llm_usage"),
 )
 
+# Messages each user sent in their current one-minute window (see store/rate.py), counted here rather
+# than in memory so that every replica of the bot draws on one allowance.
+message_rate = Table(
+    "message_rate",
+    metadata,
+    Column("user_id", BigInteger, _user_fk(), primary_key=True, autoincrement=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("messages", Integer, nullable=False),  # refused ones included: the first beyond the limit is warned
+)
+
 conversation_states = Table(
     "conversation_states",
     metadata,
