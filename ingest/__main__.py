@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ingest.chunking import build_chunks
 from ingest.embeddings import DEFAULT_MODEL, EmbeddingModelError, SentenceTransformerEmbeddings
-from ingest.index import IndexBuildError, build_index, make_client
+from ingest.index import IndexBuildError, IndexUnavailable, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
 from ingest.locking import IngestLock, LockBusy
 
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     except LockBusy:
         print("error: another ingest is running on this index; wait for it to finish", file=sys.stderr)
         return 3
-    except (EmbeddingModelError, IndexBuildError) as error:
+    except (EmbeddingModelError, IndexBuildError, IndexUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"ingest: {report.summary()}")

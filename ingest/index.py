@@ -44,12 +44,15 @@ def make_client(chroma_path: Path | None = None, chroma_url: str | None = None) 
         from urllib.parse import urlparse
 
         url = urlparse(chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "127.0.0.1",
-            port=url.port or (443 if url.scheme == "https" else 8000),
-            ssl=url.scheme == "https",
-            settings=settings,
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=settings,
+            )
+        except ValueError as error:  # HttpClient calls the server at once and reports any failure as ValueError
+            raise IndexUnavailable(f"cannot reach the Chroma server at {chroma_url}: {error}") from None
     if chroma_path is None:
         raise ValueError("either chroma_path or chroma_url is required")
     chroma_path.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
 from tests.support.botapi import FakeBotApi
+from tests.support.chroma_server import ChromaServer, ChromaServerUnavailable
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -79,3 +80,17 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A Chroma server of its own for one test, stopped at teardown."""
+    server = ChromaServer(tmp_path / "chroma-server")
+    try:
+        server.start()
+    except ChromaServerUnavailable as missing:
+        pytest.skip(str(missing))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -54,8 +54,13 @@ class Conversation:
 
 
 def settings_for(api: FakeBotApi, data_dir: Path) -> Settings:
+    # one person's whole journey in under a minute: above the flood limit, which is tested elsewhere
     return load_settings(
-        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=api.base_url, data_dir=data_dir
+        _env_file=None,
+        telegram_bot_token=TEST_TOKEN,
+        telegram_base_url=api.base_url,
+        data_dir=data_dir,
+        user_messages_per_minute=200,
     )
 
 

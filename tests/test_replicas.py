@@ -1,4 +1,4 @@
-"""Two bot replicas in webhook mode on one PostgreSQL database, as behind a load balancer.
+"""Two bot replicas in webhook mode on one PostgreSQL database and one Chroma server, as behind a load balancer.
 
 The updates of one user's conversation go to the replicas alternately; the questionnaire, the
 follow-up questions and the buttons must work as with one process, every reply must be sent once,
@@ -24,9 +24,13 @@ import pytest
 
 from bot.http_server import SECRET_HEADER
 from bot.store import LedgerEntry, NudgeSettings, Store
-from tests.conftest import ROOT
+from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.index import make_client
+from tests.conftest import REAL_KNOWLEDGE, ROOT
 from tests.support.botapi import BOT_ID, FakeBotApi
 from tests.support.botproc import bot_env, plain
+from tests.support.chroma_server import ChromaServer
+from tests.test_chroma_server import ingest_in_process
 from tests.test_webhook import free_port, message_update
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -106,11 +110,20 @@ async def wait_ready(session: aiohttp.ClientSession, replica: Replica, within: f
 
 @pytest.fixture
 async def cluster(
-    bot_api: FakeBotApi, real_index: Path, tmp_path: Path, postgres_database: str
+    bot_api: FakeBotApi,
+    embeddings: SentenceTransformerEmbeddings,
+    chroma_server: ChromaServer,
+    tmp_path: Path,
+    postgres_database: str,
 ) -> AsyncIterator[Cluster]:
+    """Two replicas on one PostgreSQL database, both reading the index from one Chroma server."""
+    await asyncio.to_thread(ingest_in_process, make_client(chroma_url=chroma_server.url), REAL_KNOWLEDGE, embeddings)
+    server = {"CHROMA_URL": chroma_server.url}
     # both start at once on the empty database: the migrations must not trip over each other
     replicas = list(
-        await asyncio.gather(*(start_replica(bot_api, postgres_database, tmp_path, real_index, n) for n in range(2)))
+        await asyncio.gather(
+            *(start_replica(bot_api, postgres_database, tmp_path, tmp_path / "unused", n, **server) for n in range(2))
+        )
     )
     try:
         async with aiohttp.ClientSession() as session:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from chromadb.api import ClientAPI
+from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 
 from bot.advisor import composer
@@ -119,6 +120,20 @@ class Advisor:
             self.refresh()
         except Exception:  # a broken new index must not stop answers from the current one
             logger.exception("could not switch to the new index; still answering from the current one")
+        try:
+            return self._answer(question, profile, history)
+        except NotFoundError:
+            # An ingest drops every generation but the live one and the one before it, so two ingests
+            # between periodic checks remove the one loaded here: follow the pointer now and ask again.
+            if not self.refresh(force=True):
+                raise
+            logger.info(
+                "the index generation this advisor read was dropped; now answering from %s",
+                self.catalog.collection_name,
+            )
+            return self._answer(question, profile, history)
+
+    def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
         u = understand(question, state.catalog, state.vocab, profile, history)
         if u.intent is Intent.OUT_OF_SCOPE:

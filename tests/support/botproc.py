@@ -37,6 +37,8 @@ def bot_env(api: FakeBotApi, data_dir: Path, index: Path) -> dict[str, str]:
         CHROMA_PATH=str(index),
         HF_HUB_OFFLINE="1",
         LOG_LEVEL="INFO",
+        # a scripted user writes faster than any person; the flood limit has tests of its own
+        USER_MESSAGES_PER_MINUTE="1000",
     )
     return env
 
