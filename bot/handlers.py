@@ -123,7 +123,7 @@ async def text(update: Update, context: BotContext) -> None:
         replies, _ = await context.assistant.answer_step(user, state, _text(update), from_button=False)
         await send(update, replies)
     else:
-        await question(update, context, user)
+        await _answer_question(update, context, user)
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -155,7 +155,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
     await send(update, [Reply(f"I don't know {command[:40]}. Here is what I can do:"), Reply(context.texts.help)])
 
 
-async def question(update: Update, context: BotContext, user: UserRef) -> None:
+async def _answer_question(update: Update, context: BotContext, user: UserRef) -> None:
     """A free-text question, answered with the profile and the recent turns (streamed in LLM mode)."""
     if context.assistant.llm is None:
         await send(update, await context.assistant.ask(user, _text(update)))
