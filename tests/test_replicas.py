@@ -8,7 +8,6 @@ and an update delivered to both replicas must be handled once.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import secrets
 import sys
@@ -23,13 +22,14 @@ import asyncpg
 import pytest
 
 from bot.http_server import SECRET_HEADER
-from bot.store import LedgerEntry, NudgeSettings, Store
+from bot.store import LedgerEntry, Store
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import REAL_KNOWLEDGE, ROOT
 from tests.support.botapi import BOT_ID, FakeBotApi
 from tests.support.botproc import bot_env, plain
 from tests.support.chroma_server import ChromaServer
+from tests.support.due_nudges import seed_due_nudges
 from tests.test_chroma_server import ingest_in_process
 from tests.test_webhook import free_port, message_update
 
@@ -209,29 +209,10 @@ NUDGED = range(20_001, 20_041)  # 40 users whose weekly nudge came due two minut
 SEEDED_STALE = NUDGED[:8]  # claimed by a process that died before trying to send them
 
 
-async def seed_due_nudges(database_url: str) -> None:
-    now = dt.datetime.now(dt.UTC)
-    due = (now - dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
-    settings = NudgeSettings(
-        enabled=True,
-        weekday=due.weekday(),
-        local_time=due.time(),
-        timezone="UTC",
-        enabled_at=now - dt.timedelta(days=1),
-    )
-    async with await Store.open(database_url) as store:
-        for user_id in NUDGED:
-            await store.users.touch(user_id, user_id)
-            await store.nudges.save(user_id, settings)
-        week = f"{due.isocalendar()[0]}-W{due.isocalendar()[1]:02d}"
-        for user_id in SEEDED_STALE:
-            assert await store.ledger.claim(user_id, week, due, "bot-died-long-ago")
-
-
 async def test_nudges_with_two_replicas_and_one_killed_mid_batch_go_out_once(
     bot_api: FakeBotApi, real_index: Path, tmp_path: Path, postgres_database: str
 ) -> None:
-    await seed_due_nudges(postgres_database)
+    await seed_due_nudges(postgres_database, NUDGED, stale_claims=SEEDED_STALE)
     for _ in NUDGED:  # slow answers stretch the batch over seconds, so the kill lands in its middle
         bot_api.delay_next("sendMessage", 0.4)
     lease = {"NUDGE_CLAIM_LEASE_SECONDS": "3"}
