@@ -10,7 +10,7 @@ DATA_DIR ?= data
 INDEX_STAMP := $(DATA_DIR)/.index-built
 KNOWLEDGE := $(shell find knowledge -type f 2>/dev/null)
 
-.PHONY: run test lint typecheck pytest ingest check bench bench-nudges clean
+.PHONY: run test lint typecheck pytest ingest check bench bench-replicas bench-nudges clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,8 +50,15 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Ingest, answer latency, end to end, start-up and scale 1x/10x (about 15 minutes on 2 cores);
+# e.g. `make bench BENCH_ARGS="--only latency --repeats 10"` or `BENCH_ARGS="--scale 1,10,100"`.
 bench: $(INDEX_STAMP)
-	HF_HUB_OFFLINE=1 $(PY) -m bench
+	HF_HUB_OFFLINE=1 $(PY) -m bench $(BENCH_ARGS)
+
+# One bot process against two in webhook mode on the local PostgreSQL and a Chroma server, then two
+# replicas delivering 2,000 nudges due at once (about ten minutes).
+bench-replicas: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m bench.replicas $(BENCH_ARGS)
 
 # 10,000 users due in one minute against the local Bot API server (about ten minutes at Telegram's rate).
 bench-nudges: $(INDEX_STAMP)

@@ -1,0 +1,171 @@
+"""Scale: answer latency and index size when the knowledge base is 1x, 10x, 100x its size.
+
+For each factor a synthetic knowledge base (the real records plus variants, bench/synthetic.py)
+is written to a temporary directory, ingested through the ingest package into a fresh Chroma
+directory, and answered from by a fresh advisor; then the ingest is run again with no change.
+Embedding is the slow part: on two cores the 100x base (about 40,000 chunks) takes the better part
+of an hour, so the default factors are 1 and 10 and 100x is asked for with `--scale 1,10,100`.
+
+A step that fails at a size is recorded with its error rather than ending the run. When the
+advisor cannot load the index, it is loaded once more with the catalog read from Chroma in pages
+(the only change), so that the latency at that size can still be measured; the result says so.
+"""
+
+from __future__ import annotations
+
+import gc
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from chromadb.api.models.Collection import Collection
+
+from bench.common import BenchContext, dir_size_mb
+from bench.ingest_speed import ingest_once
+from bench.latency import RETRIEVAL_PARTS, STAGES, measure
+from bench.report import cell, table
+from bench.synthetic import write_scaled
+from bot.advisor import Advisor
+from bot.advisor.catalog import Catalog
+
+DEFAULT_FACTORS = (1, 10)
+DEFAULT_REPEATS = 3
+PAGE = 5_000
+
+
+def _error(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+@contextmanager
+def paged_catalog_reads(page: int = PAGE) -> Iterator[None]:
+    """While active, `Catalog.from_collection` reads the collection `page` rows at a time instead of in one get."""
+    original = vars(Catalog)["from_collection"]  # the classmethod itself, to put back as it was
+
+    def paged(collection: Collection) -> Catalog:
+        rows: list[tuple[str, str, dict[str, object]]] = []
+        while True:
+            got = collection.get(include=["documents", "metadatas"], limit=page, offset=len(rows))
+            batch = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            rows += [(cid, text or "", dict(meta or {})) for cid, text, meta in batch]
+            if len(got["ids"]) < page:
+                return Catalog.from_rows(collection.name, rows)
+
+    Catalog.from_collection = paged  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Catalog.from_collection = original  # type: ignore[method-assign]
+
+
+def load_advisor(ctx: BenchContext, chroma: Path) -> tuple[Advisor, float, str | None]:
+    """The advisor over `chroma`, its load time, and the error of the plain load when the paged one was needed."""
+    started = time.perf_counter()
+    try:
+        return ctx.advisor_over(chroma), time.perf_counter() - started, None
+    except Exception as error:
+        failure = _error(error)
+        print(f"warning: the advisor cannot load this index ({failure}); loading it with paged catalog reads")
+    started = time.perf_counter()
+    with paged_catalog_reads():
+        advisor = ctx.advisor_over(chroma)
+    return advisor, time.perf_counter() - started, failure
+
+
+def one_factor(ctx: BenchContext, factor: int, repeats: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-scale-{factor}x-") as tmp:
+        knowledge = ctx.settings.knowledge_dir
+        started = time.perf_counter()
+        if factor > 1:
+            knowledge = Path(tmp) / "knowledge"
+            write_scaled(ctx.settings.knowledge_dir, knowledge, factor)
+        written = time.perf_counter() - started
+        chroma = Path(tmp) / "chroma"
+        chroma.mkdir()
+        ingested = ingest_once(knowledge, chroma, ctx.embeddings)
+        size = dir_size_mb(chroma)
+        advisor, loaded, load_error = load_advisor(ctx, chroma)
+        latency = measure(advisor, ctx.questions, repeats)
+        del advisor
+        gc.collect()
+        try:
+            again = ingest_once(knowledge, chroma, ctx.embeddings)
+            no_change: dict[str, Any] = {"seconds": round(again.seconds, 2), "wrote": again.report.wrote_anything}
+        except Exception as error:
+            no_change = {"error": _error(error)}
+            print(f"warning: the no-change re-ingest at {factor}x failed: {no_change['error']}")
+        return {
+            "factor": factor,
+            "records": ingested.report.records,
+            "chunks": ingested.report.chunks,
+            "write_knowledge_seconds": round(written, 1),
+            "ingest_seconds": round(ingested.seconds, 1),
+            "ingest_chunks_per_second": round(ingested.report.chunks / ingested.seconds, 1),
+            "index_size_mb": size,
+            "advisor_load_seconds": round(loaded, 2),
+            # set when Advisor.load failed on this index and the latency was measured with paged catalog reads
+            "advisor_load_error": load_error,
+            "latency": latency,
+            "no_change_reingest": no_change,
+        }
+
+
+def run(ctx: BenchContext, factors: tuple[int, ...] = DEFAULT_FACTORS) -> dict[str, Any]:
+    repeats = ctx.repeats_or(DEFAULT_REPEATS)
+    return {"repeats": repeats, "factors": [one_factor(ctx, factor, repeats) for factor in factors]}
+
+
+def render(result: dict[str, Any]) -> str:
+    rows = []
+    for f in result["factors"]:
+        answer, stages = f["latency"]["answer_ms"], f["latency"]["stages"]
+        biggest = max(STAGES, key=lambda s: stages[s]["mean_ms"]["median"])
+        rows.append(
+            (
+                f"{f['factor']}x",
+                f["records"],
+                f["chunks"],
+                f["ingest_seconds"],
+                f["index_size_mb"],
+                f["advisor_load_seconds"]
+                if not f["advisor_load_error"]
+                else f"fails; {f['advisor_load_seconds']} paged",
+                cell(answer["p50"]),
+                cell(answer["p95"]),
+                " / ".join(f"{stages[s]['mean_ms']['median']:.1f}" for s in STAGES[:5]),
+                " / ".join(f"{stages[s]['mean_ms']['median']:.1f}" for s in RETRIEVAL_PARTS),
+                f"{biggest} {stages[biggest]['share_percent']['median']:.0f}%",
+                f["no_change_reingest"].get("seconds", "fails"),
+            )
+        )
+    header = (
+        "scale",
+        "records",
+        "chunks",
+        "ingest s",
+        "index MB",
+        "advisor load s",
+        "answer p50 ms",
+        "answer p95 ms",
+        "mean ms: understand / embed / retrieve / rank / compose",
+        "retrieve: dense / lexical / filtered / fusion",
+        "largest stage",
+        "no-change re-ingest s",
+    )
+    errors = [
+        f"{f['factor']}x {step}: {error}"
+        for f in result["factors"]
+        for step, error in (
+            ("Advisor.load", f["advisor_load_error"]),
+            ("no-change ingest", f["no_change_reingest"].get("error")),
+        )
+        if error
+    ]
+    return (
+        f"### Scale: synthetic variants of the real records, {result['repeats']} runs\n\n"
+        + table(header, rows)
+        + "".join(f"\n\nFAILED at {e}" for e in errors)
+    )
