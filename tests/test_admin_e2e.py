@@ -15,31 +15,10 @@ from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import TEST_TOKEN, ingest_into
 from tests.support.botapi import FakeBotApi
+from tests.support.extra_knowledge import AZ_104
 from tests.test_guard_e2e import forge_press, plain, quiet_for
 
 ADMIN, USER, OTHER, BLOCKED = 9501, 9502, 9503, 9504
-
-# A real credential the small fixture knowledge base does not have yet.
-AZ_104 = """
-- id: microsoft-azure-administrator-associate
-  name: "Microsoft Certified: Azure Administrator Associate"
-  provider: Microsoft
-  credential_type: certification
-  codes: [AZ-104]
-  aliases: [Azure Administrator]
-  domains: [cloud]
-  level: intermediate
-  hours: {min: 60, max: 120}
-  cost: {min: 165, max: 165, currency: USD, covers: "Exam fee in the United States."}
-  delivery: [online-proctored, test-center]
-  prerequisites: []
-  skills: [Azure identities and governance, storage, compute, virtual networking, monitoring]
-  occupations: ["15-1299.08"]
-  url: https://learn.microsoft.com/credentials/certifications/azure-administrator/
-  renewal: "Renewed yearly with a free online assessment."
-  last_verified: 2026-11-29
-  summary: "An associate Microsoft exam on running Azure subscriptions, networks, storage and compute."
-"""
 
 
 def admin_settings(api: FakeBotApi, data_dir: Path, **overrides: object) -> Settings:

@@ -29,31 +29,10 @@ from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import GENERATION_PREFIX, active_collection_name, build_index, make_client
 from ingest.loader import load_knowledge
 from tests.support.chroma_server import ChromaServer
+from tests.support.extra_knowledge import AZ_104, AZ_104_ID
 
 pytestmark = pytest.mark.slow
 
-# a real credential the fixture knowledge lacks, added to it by the tests
-AZ_104 = """
-- id: microsoft-azure-administrator-associate
-  name: "Microsoft Certified: Azure Administrator Associate"
-  provider: Microsoft
-  credential_type: certification
-  codes: [AZ-104]
-  aliases: [Azure Administrator]
-  domains: [cloud]
-  level: intermediate
-  hours: {min: 60, max: 120}
-  cost: {min: 165, max: 165, currency: USD, covers: "Exam fee in the United States."}
-  delivery: [online-proctored, test-center]
-  prerequisites: []
-  skills: [Azure identities and governance, storage, compute, virtual networking, monitoring]
-  occupations: ["15-1299.08"]
-  url: https://learn.microsoft.com/credentials/certifications/azure-administrator/
-  renewal: "Renewed yearly with a free online assessment."
-  last_verified: 2026-11-29
-  summary: "An associate Microsoft exam on running Azure subscriptions, networks, storage and compute."
-"""
-AZ_104_ID = "microsoft-azure-administrator-associate"
 QUESTION = "which cert for cloud?"
 MARK = "Checked again against the Chroma server."
 # Loading the embedding model dominates a child process; a busy machine can take several times the usual.
