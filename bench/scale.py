@@ -6,9 +6,7 @@ directory, and answered from by a fresh advisor; then the ingest is run again wi
 Embedding is the slow part: on two cores the 100x base (about 40,000 chunks) takes the better part
 of an hour, so the default factors are 1 and 10 and 100x is asked for with `--scale 1,10,100`.
 
-A step that fails at a size is recorded with its error rather than ending the run. When the
-advisor cannot load the index, it is loaded once more with the catalog read from Chroma in pages
-(the only change), so that the latency at that size can still be measured; the result says so.
+A step that fails at a size is recorded with its error rather than ending the run.
 """
 
 from __future__ import annotations
@@ -16,12 +14,8 @@ from __future__ import annotations
 import gc
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from chromadb.api.models.Collection import Collection
 
 from bench.common import BenchContext, dir_size_mb
 from bench.ingest_speed import ingest_once
@@ -29,50 +23,24 @@ from bench.latency import RETRIEVAL_PARTS, STAGES, measure
 from bench.report import cell, table
 from bench.synthetic import write_scaled
 from bot.advisor import Advisor
-from bot.advisor.catalog import Catalog
 
 DEFAULT_FACTORS = (1, 10)
 DEFAULT_REPEATS = 3
-PAGE = 5_000
 
 
 def _error(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-@contextmanager
-def paged_catalog_reads(page: int = PAGE) -> Iterator[None]:
-    """While active, `Catalog.from_collection` reads the collection `page` rows at a time instead of in one get."""
-    original = vars(Catalog)["from_collection"]  # the classmethod itself, to put back as it was
-
-    def paged(collection: Collection) -> Catalog:
-        rows: list[tuple[str, str, dict[str, object]]] = []
-        while True:
-            got = collection.get(include=["documents", "metadatas"], limit=page, offset=len(rows))
-            batch = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-            rows += [(cid, text or "", dict(meta or {})) for cid, text, meta in batch]
-            if len(got["ids"]) < page:
-                return Catalog.from_rows(collection.name, rows)
-
-    Catalog.from_collection = paged  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        Catalog.from_collection = original  # type: ignore[method-assign]
-
-
-def load_advisor(ctx: BenchContext, chroma: Path) -> tuple[Advisor, float, str | None]:
-    """The advisor over `chroma`, its load time, and the error of the plain load when the paged one was needed."""
+def load_advisor(ctx: BenchContext, chroma: Path) -> tuple[Advisor | None, float, str | None]:
+    """The advisor over `chroma` and its load time, or the error that stopped it loading."""
     started = time.perf_counter()
     try:
         return ctx.advisor_over(chroma), time.perf_counter() - started, None
     except Exception as error:
         failure = _error(error)
-        print(f"warning: the advisor cannot load this index ({failure}); loading it with paged catalog reads")
-    started = time.perf_counter()
-    with paged_catalog_reads():
-        advisor = ctx.advisor_over(chroma)
-    return advisor, time.perf_counter() - started, failure
+        print(f"warning: the advisor cannot load this index ({failure})")
+        return None, time.perf_counter() - started, failure
 
 
 def one_factor(ctx: BenchContext, factor: int, repeats: int) -> dict[str, Any]:
@@ -88,7 +56,7 @@ def one_factor(ctx: BenchContext, factor: int, repeats: int) -> dict[str, Any]:
         ingested = ingest_once(knowledge, chroma, ctx.embeddings)
         size = dir_size_mb(chroma)
         advisor, loaded, load_error = load_advisor(ctx, chroma)
-        latency = measure(advisor, ctx.questions, repeats)
+        latency = measure(advisor, ctx.questions, repeats) if advisor is not None else None
         del advisor
         gc.collect()
         try:
@@ -106,7 +74,7 @@ def one_factor(ctx: BenchContext, factor: int, repeats: int) -> dict[str, Any]:
             "ingest_chunks_per_second": round(ingested.report.chunks / ingested.seconds, 1),
             "index_size_mb": size,
             "advisor_load_seconds": round(loaded, 2),
-            # set when Advisor.load failed on this index and the latency was measured with paged catalog reads
+            # set when Advisor.load failed on this index; there is no latency then
             "advisor_load_error": load_error,
             "latency": latency,
             "no_change_reingest": no_change,
@@ -121,6 +89,19 @@ def run(ctx: BenchContext, factors: tuple[int, ...] = DEFAULT_FACTORS) -> dict[s
 def render(result: dict[str, Any]) -> str:
     rows = []
     for f in result["factors"]:
+        if f["latency"] is None:
+            rows.append(
+                (
+                    f"{f['factor']}x",
+                    f["records"],
+                    f["chunks"],
+                    f["ingest_seconds"],
+                    f["index_size_mb"],
+                    "fails",
+                    *[""] * 6,
+                )
+            )
+            continue
         answer, stages = f["latency"]["answer_ms"], f["latency"]["stages"]
         biggest = max(STAGES, key=lambda s: stages[s]["mean_ms"]["median"])
         rows.append(
@@ -130,9 +111,7 @@ def render(result: dict[str, Any]) -> str:
                 f["chunks"],
                 f["ingest_seconds"],
                 f["index_size_mb"],
-                f["advisor_load_seconds"]
-                if not f["advisor_load_error"]
-                else f"fails; {f['advisor_load_seconds']} paged",
+                f["advisor_load_seconds"],
                 cell(answer["p50"]),
                 cell(answer["p95"]),
                 " / ".join(f"{stages[s]['mean_ms']['median']:.1f}" for s in STAGES[:5]),

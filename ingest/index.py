@@ -116,14 +116,37 @@ def _batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _existing(collection: Collection | None) -> dict[str, str]:
+# Rows per `get()`: an unpaged get of a whole collection binds one SQL variable per row and fails
+# beyond SQLite's limit of 32,766 with "too many SQL variables".
+READ_PAGE = 5_000
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def read_all(collection: Collection, *, with_text: bool = True, page: int = READ_PAGE) -> Iterator[StoredChunk]:
+    """Every chunk of a collection, read `page` rows at a time."""
+    include: list[Any] = ["documents", "metadatas"] if with_text else ["metadatas"]
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        documents = got["documents"] if with_text and got["documents"] is not None else [""] * len(got["ids"])
+        for cid, text, meta in zip(got["ids"], documents, got["metadatas"] or [], strict=True):
+            yield StoredChunk(cid, text or "", dict(meta or {}))
+        offset += len(got["ids"])
+        if len(got["ids"]) < page:
+            return
+
+
+def existing_doc_keys(collection: Collection | None) -> dict[str, str]:
     """chunk id -> doc key of every chunk in a collection."""
     if collection is None:
         return {}
-    got = collection.get(include=["metadatas"])
-    return {
-        cid: str((meta or {}).get("doc_key", "")) for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
-    }
+    return {stored.id: str(stored.metadata.get("doc_key", "")) for stored in read_all(collection, with_text=False)}
 
 
 def build_index(
@@ -142,7 +165,7 @@ def build_index(
         live: Collection | None = open_active_collection(client, embeddings)
     except IndexUnavailable:
         live = None  # no index yet, or one built with another model: rebuild from scratch
-    old = _existing(live)
+    old = existing_doc_keys(live)
     wanted = {c.id: c for c in chunks}
     new_ids = [cid for cid in wanted if cid not in old]
     gone_ids = [cid for cid in old if cid not in wanted]

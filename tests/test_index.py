@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.advisor.catalog import Catalog
 from ingest.embeddings import SentenceTransformerEmbeddings
-from ingest.index import IndexUnavailable, active_collection_name, make_client, open_active_collection
+from ingest.index import (
+    IndexUnavailable,
+    active_collection_name,
+    existing_doc_keys,
+    make_client,
+    open_active_collection,
+    read_all,
+)
 from tests.conftest import ingest_into
 
 
@@ -66,3 +74,27 @@ def test_bundled_model_is_verified_and_embeds(embeddings: SentenceTransformerEmb
     )
     similarity = sum(a * b for a, b in zip(cloud, cloud2, strict=True))
     assert similarity > sum(a * b for a, b in zip(cloud, security, strict=True))
+
+
+def test_collections_beyond_sqlites_variable_limit_are_read_whole(tmp_path: Path) -> None:
+    """An unpaged `get()` of more than 32,766 rows fails inside Chroma with "too many SQL variables"."""
+    client = make_client(tmp_path / "chroma")
+    collection = client.create_collection("many-chunks", configuration={"hnsw": {"space": "cosine"}})
+    total = 33_000
+    ids = [f"guide:g{n}#{n}" for n in range(total)]
+    for start in range(0, total, client.get_max_batch_size()):
+        part = ids[start : start + client.get_max_batch_size()]
+        collection.add(
+            ids=part,
+            documents=[f"text of {cid}" for cid in part],
+            metadatas=[{"kind": "guide", "record_id": cid.split("#")[0], "doc_key": f"key-{cid}"} for cid in part],
+            embeddings=[[1.0, float(len(cid) % 5), 0.5] for cid in part],  # type: ignore[misc]
+        )
+
+    stored = list(read_all(collection))
+    assert len(stored) == total and {s.id for s in stored} == set(ids)
+    assert all(s.text == f"text of {s.id}" for s in stored)
+    assert existing_doc_keys(collection) == {cid: f"key-{cid}" for cid in ids}
+    catalog = Catalog.from_collection(collection)
+    assert len(catalog.chunks) == total
+    assert catalog.chunk_by_id["guide:g32999#32999"].record_id == "guide:g32999"

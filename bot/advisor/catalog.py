@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from chromadb.api.models.Collection import Collection
 
 from ingest.chunking import LIST_SEPARATOR, Chunk
+from ingest.index import read_all
 from ingest.schema import Credential, Occupation, Status, fold
 
 
@@ -41,9 +42,7 @@ class Catalog:
 
     @classmethod
     def from_collection(cls, collection: Collection) -> Catalog:
-        got = collection.get(include=["documents", "metadatas"])
-        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-        return cls.from_rows(collection.name, ((cid, text or "", dict(raw or {})) for cid, text, raw in rows))
+        return cls.from_rows(collection.name, ((c.id, c.text, c.metadata) for c in read_all(collection)))
 
     @classmethod
     def from_chunks(cls, name: str, chunks: Iterable[Chunk]) -> Catalog:
