@@ -7,6 +7,7 @@ nothing is fetched from a model hub. Its weights are checked against a known has
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from pathlib import Path
@@ -63,6 +64,45 @@ def resolve_model_location(name: str) -> str:
     return name
 
 
+def declared_dimension(location: str) -> int | None:
+    """The output dimension a local sentence-transformers model declares in its module configs.
+
+    Reading it costs a few small files instead of importing torch and loading the weights, which is
+    what lets an ingest that has nothing to embed finish in a second or two. None when the model
+    is not a local directory or has a module this does not know how to size.
+    """
+    root = Path(location)
+    try:
+        modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
+        dimension: int | None = None
+        for module in modules:
+            kind = str(module["type"]).rsplit(".", 1)[-1]
+            config_path = root / str(module.get("path", "")) / "config.json"
+            if kind in {"Transformer", "Normalize"}:
+                continue  # the pooling that follows the transformer states the width; normalising keeps it
+            config = json.loads(config_path.read_text(encoding="utf-8"))
+            if kind == "Pooling":
+                modes = [key for key, on in config.items() if key.startswith("pooling_mode_") and on is True]
+                if len(modes) != 1:
+                    return None  # several modes are concatenated: leave the arithmetic to the library
+                dimension = int(config["word_embedding_dimension"])
+            elif kind == "Dense":
+                dimension = int(config["out_features"])
+            else:
+                return None
+        return dimension
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _dimension_of(model: SentenceTransformer, name: str) -> int:
+    getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+    dim = getter()
+    if dim is None:  # pragma: no cover - every sentence-transformers model reports one
+        raise EmbeddingModelError(f"model {name!r} does not report its dimension")
+    return int(dim)
+
+
 class SentenceTransformerEmbeddings(Embeddings):
     """LangChain embeddings backed by a sentence-transformers model, normalised for cosine."""
 
@@ -70,12 +110,19 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.model_name = model_name
         self.batch_size = batch_size
         self._model: SentenceTransformer | None = None
+        self._location: str | None = None
         self._lock = threading.RLock()
+
+    def _resolved_location(self) -> str:
+        with self._lock:
+            if self._location is None:
+                self._location = resolve_model_location(self.model_name)  # hashes the bundled weights once
+            return self._location
 
     def _load(self) -> SentenceTransformer:
         with self._lock:
             if self._model is None:
-                location = resolve_model_location(self.model_name)
+                location = self._resolved_location()
                 try:
                     from sentence_transformers import SentenceTransformer
                     from transformers.utils import logging as hf_logging
@@ -83,9 +130,17 @@ class SentenceTransformerEmbeddings(Embeddings):
                     # a progress bar per weight file is noise in a chat program's output
                     hf_logging.disable_progress_bar()
 
-                    self._model = SentenceTransformer(location, device="cpu")
+                    model = SentenceTransformer(location, device="cpu")
                 except Exception as error:
                     raise EmbeddingModelError(f"cannot load embedding model {self.model_name!r}: {error}") from error
+                declared, actual = declared_dimension(location), _dimension_of(model, self.model_name)
+                if declared is not None and declared != actual:
+                    # indexes are checked against the declared width before the model loads
+                    raise EmbeddingModelError(
+                        f"model {self.model_name!r} declares dimension {declared} in its configuration "
+                        f"but produces {actual}"
+                    )
+                self._model = model
                 logger.info("embedding model %s loaded (dimension %s)", self.model_name, self.dimension)
             return self._model
 
@@ -94,13 +149,16 @@ class SentenceTransformerEmbeddings(Embeddings):
         self._load()
 
     @property
+    def is_loaded(self) -> bool:
+        return self._model is not None
+
+    @property
     def dimension(self) -> int:
-        model = self._load()
-        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        dim = getter()
-        if dim is None:  # pragma: no cover - every sentence-transformers model reports one
-            raise EmbeddingModelError(f"model {self.model_name!r} does not report its dimension")
-        return int(dim)
+        if self._model is None:
+            declared = declared_dimension(self._resolved_location())
+            if declared is not None:
+                return declared
+        return _dimension_of(self._load(), self.model_name)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:

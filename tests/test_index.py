@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bot.advisor.catalog import Catalog
-from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.embeddings import SentenceTransformerEmbeddings, declared_dimension
 from ingest.index import (
     IndexUnavailable,
     active_collection_name,
@@ -98,3 +99,47 @@ def test_collections_beyond_sqlites_variable_limit_are_read_whole(tmp_path: Path
     catalog = Catalog.from_collection(collection)
     assert len(catalog.chunks) == total
     assert catalog.chunk_by_id["guide:g32999#32999"].record_id == "guide:g32999"
+
+
+def test_an_ingest_with_nothing_to_embed_never_loads_the_model(
+    fixture_knowledge: Path, tmp_path: Path, embeddings: SentenceTransformerEmbeddings
+) -> None:
+    chroma = tmp_path / "chroma"
+    ingest_into(fixture_knowledge, chroma, embeddings)
+    fresh = SentenceTransformerEmbeddings(embeddings.model_name)
+    again = ingest_into(fixture_knowledge, chroma, fresh)
+    assert not again.wrote_anything
+    assert not fresh.is_loaded  # the index was checked against the width the model's files declare
+    assert fresh.dimension == embeddings.dimension == 384
+
+    (fixture_knowledge / "guides" / "what-are-micro-credentials.md").unlink()
+    assert ingest_into(fixture_knowledge, chroma, fresh).removed == 1  # nothing new to embed either
+    assert not fresh.is_loaded
+
+
+def test_declared_dimension_follows_the_module_configs(tmp_path: Path) -> None:
+    def model_dir(name: str, modules: list[tuple[str, str, dict[str, object] | None]]) -> str:
+        root = tmp_path / name
+        root.mkdir()
+        listed = []
+        for index, (kind, path, config) in enumerate(modules):
+            listed.append(
+                {"idx": index, "name": str(index), "path": path, "type": f"sentence_transformers.models.{kind}"}
+            )
+            if config is not None:
+                (root / path).mkdir(exist_ok=True)
+                (root / path / "config.json").write_text(json.dumps(config))
+        (root / "modules.json").write_text(json.dumps(listed))
+        return str(root)
+
+    mean = {"word_embedding_dimension": 768, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    assert declared_dimension(model_dir("plain", [("Transformer", "", None), ("Pooling", "1_Pooling", mean)])) == 768
+    dense = [("Transformer", "", None), ("Pooling", "1_Pooling", mean), ("Dense", "2_Dense", {"out_features": 256})]
+    assert declared_dimension(model_dir("dense", [*dense, ("Normalize", "3_Normalize", None)])) == 256
+    two_modes = {**mean, "pooling_mode_cls_token": True}
+    assert (
+        declared_dimension(model_dir("concat", [("Transformer", "", None), ("Pooling", "1_Pooling", two_modes)]))
+        is None
+    )
+    assert declared_dimension(model_dir("odd", [("Transformer", "", None), ("SomethingNew", "x", {})])) is None
+    assert declared_dimension("sentence-transformers/a-hub-name") is None
