@@ -10,9 +10,11 @@ import hashlib
 import json
 import logging
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 if TYPE_CHECKING:
@@ -95,6 +97,40 @@ def declared_dimension(location: str) -> int | None:
         return None
 
 
+class QueryCache:
+    """The vectors of recent queries: greetings, follow-ups and popular questions come back often.
+
+    A query costs about 10 ms of CPU to embed on two cores, and far more when the cores are busy;
+    a hit costs microseconds. Vectors are kept as float32 arrays (1.5 KB each for 384 dimensions).
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> list[float] | None:
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is None:
+                self.misses += 1
+                return None
+            self._vectors.move_to_end(text)
+            self.hits += 1
+        return [float(x) for x in vector]
+
+    def put(self, text: str, vector: list[float]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._vectors[text] = np.asarray(vector, dtype=np.float32)
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+
 def _dimension_of(model: SentenceTransformer, name: str) -> int:
     getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
     dim = getter()
@@ -106,9 +142,10 @@ def _dimension_of(model: SentenceTransformer, name: str) -> int:
 class SentenceTransformerEmbeddings(Embeddings):
     """LangChain embeddings backed by a sentence-transformers model, normalised for cosine."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, *, batch_size: int = 64) -> None:
+    def __init__(self, model_name: str = DEFAULT_MODEL, *, batch_size: int = 64, query_cache_size: int = 2048) -> None:
         self.model_name = model_name
         self.batch_size = batch_size
+        self.query_cache = QueryCache(query_cache_size)
         self._model: SentenceTransformer | None = None
         self._location: str | None = None
         self._lock = threading.RLock()
@@ -169,4 +206,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         return [list(map(float, row)) for row in vectors]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_documents([text])[0]
+        cached = self.query_cache.get(text)
+        if cached is not None:
+            return cached
+        vector = self.embed_documents([text])[0]
+        self.query_cache.put(text, vector)
+        return vector

@@ -143,3 +143,16 @@ def test_declared_dimension_follows_the_module_configs(tmp_path: Path) -> None:
     )
     assert declared_dimension(model_dir("odd", [("Transformer", "", None), ("SomethingNew", "x", {})])) is None
     assert declared_dimension("sentence-transformers/a-hub-name") is None
+
+
+def test_repeated_queries_are_embedded_once(embeddings: SentenceTransformerEmbeddings) -> None:
+    small = SentenceTransformerEmbeddings(embeddings.model_name, query_cache_size=2)
+    first = small.embed_query("which cert for cloud?")
+    assert small.query_cache.misses == 1 and small.query_cache.hits == 0
+    assert small.embed_query("which cert for cloud?") == first == small.embed_documents(["which cert for cloud?"])[0]
+    assert small.query_cache.hits == 1
+
+    small.embed_query("data analyst path")
+    small.embed_query("network security exam")  # the least recently used entry, the cloud question, leaves
+    small.embed_query("which cert for cloud?")
+    assert (small.query_cache.hits, small.query_cache.misses) == (1, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +14,6 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
-from rank_bm25 import BM25Okapi
 
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Facets
@@ -77,27 +77,66 @@ class Scored:
     score: float
 
 
+class Bm25Okapi:
+    """Okapi BM25 over an inverted index, scoring only the chunks that hold a query term.
+
+    The formula, the idf floor for terms in more than half the chunks, and the order in which a
+    chunk's term scores are summed are those of rank_bm25's `BM25Okapi`, so the scores are the same
+    to the last bit; that library scores every chunk for every term, which grows with the index.
+    """
+
+    def __init__(self, corpus: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25):
+        self.k1 = k1
+        self.size = len(corpus)
+        self.postings: dict[str, list[tuple[int, int]]] = {}  # term -> (chunk number, term frequency)
+        for number, document in enumerate(corpus):
+            for term, frequency in Counter(document).items():
+                self.postings.setdefault(term, []).append((number, frequency))
+        average_length = sum(len(d) for d in corpus) / self.size
+        # the part of each chunk's denominator that does not depend on the term frequency
+        self._length_norm = [k1 * (1 - b + b * len(d) / average_length) for d in corpus]
+        self.idf: dict[str, float] = {}
+        negative = []
+        for term, posting in self.postings.items():
+            idf = math.log(self.size - len(posting) + 0.5) - math.log(len(posting) + 0.5)
+            self.idf[term] = idf
+            if idf < 0:
+                negative.append(term)
+        floor = epsilon * sum(self.idf.values()) / len(self.idf) if self.idf else 0.0
+        for term in negative:
+            self.idf[term] = floor
+
+    def scores(self, query: Sequence[str]) -> dict[int, float]:
+        """chunk number -> score, for the chunks that hold at least one query term."""
+        scores: dict[int, float] = {}
+        for term in query:  # repeated terms count again, as in rank_bm25
+            idf = self.idf.get(term)
+            if not idf:
+                continue
+            for number, frequency in self.postings[term]:
+                part = idf * (frequency * (self.k1 + 1) / (frequency + self._length_norm[number]))
+                scores[number] = scores.get(number, 0.0) + part
+        return scores
+
+
 class LexicalIndex:
     """BM25 over every chunk's text and title."""
 
     def __init__(self, chunks: Sequence[IndexedChunk]) -> None:
         self.chunks = list(chunks)
         corpus = [tokenize(f"{c.title} {c.title} {c.text}") for c in self.chunks]
-        self._bm25 = BM25Okapi(corpus) if corpus else None
+        self._bm25 = Bm25Okapi(corpus) if corpus else None
 
     def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
         tokens = tokenize(query)
         if not tokens or self._bm25 is None:
             return []
-        scores = self._bm25.get_scores(tokens)
-        order = sorted(range(len(scores)), key=lambda i: -scores[i])
+        scored = self._bm25.scores(tokens)
         hits = []
-        for i in order:
-            if scores[i] <= 0:
-                break
-            if kinds and self.chunks[i].kind not in kinds:
+        for number in sorted((n for n, score in scored.items() if score > 0), key=lambda n: (-scored[n], n)):
+            if kinds and self.chunks[number].kind not in kinds:
                 continue
-            hits.append(Scored(self.chunks[i], float(scores[i])))
+            hits.append(Scored(self.chunks[number], scored[number]))
             if len(hits) == k:
                 break
         return hits
