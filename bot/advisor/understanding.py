@@ -171,12 +171,10 @@ def asks_for_guidance(text: str) -> bool:
 
 def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     """Credential ids named in the question, longest name first, without overlapping matches."""
-    hits: list[tuple[int, int, set[str]]] = []
-    for name, ids in vocab.credential_forms.items():
-        start = form.find(name)
-        while start != -1:
-            hits.append((start, start + len(name), ids))
-            start = form.find(name, start + 1)
+    hits = [
+        (start, start + len(name), vocab.credential_forms[name])
+        for start, name in vocab.credential_index.occurrences(form)
+    ]
     hits.sort(key=lambda h: (-(h[1] - h[0]), h[0]))
     taken: list[tuple[int, int]] = []
     found: list[tuple[int, str]] = []
@@ -243,10 +241,11 @@ def _find_budget(question: str) -> tuple[float | None, bool]:
 
 def _find_occupation(form: str, vocab: Vocabulary, after: int = 0) -> str | None:
     best: tuple[int, int, str] | None = None
-    for name, occ_id in vocab.occupation_forms.items():
-        pos = form.find(name, after)
-        if pos != -1 and (best is None or (pos, -len(name)) < (best[0], best[1])):
-            best = (pos, -len(name), occ_id)
+    for pos, name in vocab.occupation_index.occurrences(form, after):
+        if best is not None and pos > best[0]:
+            break  # the earliest name wins, the longest of those that start there
+        if best is None or -len(name) < best[1]:
+            best = (pos, -len(name), vocab.occupation_forms[name])
     return best[2] if best else None
 
 
@@ -273,7 +272,7 @@ def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None
         role = match.group(1).strip().lower()
     guides: list[str] = []
     search_in = match_form(role) if role else form
-    for name, guide_ids in sorted(vocab.role_forms.items(), key=lambda kv: -len(kv[0])):
+    for name, guide_ids in vocab.roles_longest_first:
         if name in search_in:
             guides.extend(g for g in sorted(guide_ids) if g not in guides)
     return role, guides
@@ -317,9 +316,9 @@ def understand(
     providers = _providers(form)
     # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
     rest = form
-    for name, ids in sorted(vocab.credential_forms.items(), key=lambda item: -len(item[0])):
-        if ids & set(named):
-            rest = rest.replace(name, " " * len(name))  # same length keeps offsets valid
+    own_names = {name for cid in named for name in vocab.forms_of_credential.get(cid, ())}
+    for name in sorted(own_names, key=vocab.credential_form_rank.__getitem__):
+        rest = rest.replace(name, " " * len(name))  # same length keeps offsets valid
     switch = _SWITCH.search(rest)
     target = (
         _find_occupation(form, vocab, after=switch.start() if switch else 0)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.advisor.catalog import Catalog
 from ingest.schema import Credential, Domain
@@ -484,11 +486,66 @@ PRODUCT_VENDORS = {
 }
 
 
+class FormIndex:
+    """Where names in match form occur in a question, found by looking up each word of the question.
+
+    Scanning the question once per known name grows with the catalog; this grows with the question.
+    A name in match form starts with a space, so it can only occur where a word of the question
+    starts, and only when that word is the name's first.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._by_first_word: dict[str, list[str]] = defaultdict(list)
+        for name in names:
+            words = name.split()
+            if words:
+                self._by_first_word[words[0]].append(name)
+
+    def occurrences(self, form: str, start: int = 0) -> Iterator[tuple[int, str]]:
+        """(position, name) of every occurrence at or after `start`, in order of position."""
+        position = form.find(" ", start)
+        while position != -1 and position < len(form) - 1:
+            end = form.find(" ", position + 1)
+            word = form[position + 1 : end if end != -1 else len(form)]
+            for name in self._by_first_word.get(word, ()):
+                if form.startswith(name, position):
+                    yield position, name
+            position = end
+
+
 @dataclass
 class Vocabulary:
     credential_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     occupation_forms: dict[str, str] = field(default_factory=dict)
     role_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # from_role -> guide ids
+
+    # Lookups derived from the forms above, built on first use: a vocabulary is not changed once built.
+    @cached_property
+    def credential_index(self) -> FormIndex:
+        return FormIndex(self.credential_forms)
+
+    @cached_property
+    def occupation_index(self) -> FormIndex:
+        return FormIndex(self.occupation_forms)
+
+    @cached_property
+    def forms_of_credential(self) -> dict[str, list[str]]:
+        """credential id -> its forms."""
+        by_id: dict[str, list[str]] = defaultdict(list)
+        for name, ids in self.credential_forms.items():
+            for cid in ids:
+                by_id[cid].append(name)
+        return dict(by_id)
+
+    @cached_property
+    def credential_form_rank(self) -> dict[str, int]:
+        """Each credential form's place when all are ordered longest first, ties as they were added."""
+        longest_first = sorted(self.credential_forms, key=lambda name: -len(name))
+        return {name: rank for rank, name in enumerate(longest_first)}
+
+    @cached_property
+    def roles_longest_first(self) -> list[tuple[str, set[str]]]:
+        return sorted(self.role_forms.items(), key=lambda kv: -len(kv[0]))
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> Vocabulary:
