@@ -89,3 +89,18 @@ def test_every_credential_named_in_full_surfaces_first(advisor: Advisor) -> None
         if expected is None and "retired" not in answer.text:
             misses.append((cred.id, answer.intent.value, "retirement not said"))
     assert misses == []
+
+
+def test_dense_hits_are_scored_by_cosine_similarity(advisor: Advisor) -> None:
+    vector = advisor.embeddings.embed_query("entry-level cloud certification from AWS")
+    dense = advisor.state.dense
+    hits = dense.search(vector, 8)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0.5  # the most similar first
+    stored = dense.collection.get(ids=[h.chunk.id for h in hits], include=["embeddings"])
+    by_id = dict(zip(stored["ids"], stored["embeddings"] if stored["embeddings"] is not None else [], strict=True))
+    for hit in hits:
+        similarity = sum(a * b for a, b in zip(vector, by_id[hit.chunk.id], strict=True))  # unit vectors
+        assert abs(hit.score - similarity) < 1e-4
+    filtered = dense.search(vector, 8, where={"kind": "credential"})
+    assert filtered and all(h.chunk.kind == "credential" for h in filtered)

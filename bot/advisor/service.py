@@ -81,7 +81,10 @@ class Advisor:
             create_collection_if_not_exists=False,
         )
         self._loaded = _Loaded(
-            catalog, Vocabulary.from_catalog(catalog), LexicalIndex(catalog.chunks), DenseIndex(store, catalog)
+            catalog,
+            Vocabulary.from_catalog(catalog),
+            LexicalIndex(catalog.chunks),
+            DenseIndex(store, collection, catalog),
         )
         logger.info("advisor loaded index %s (%d chunks)", collection.name, len(catalog.chunks))
 
