@@ -7,13 +7,16 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from ingest.chunking import build_chunks
+from chromadb.api import ClientAPI
+
+from ingest.chunking import Chunk, build_chunks
 from ingest.embeddings import DEFAULT_MODEL, EmbeddingModelError, SentenceTransformerEmbeddings
-from ingest.index import IndexBuildError, IndexUnavailable, build_index, make_client
+from ingest.index import IndexBuildError, IndexUnavailable, IngestReport, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
-from ingest.locking import IngestLock, LockBusy
+from ingest.locking import IngestLock, LockBusy, LockError, LockLost, ServerIngestLock
 
 logger = logging.getLogger("ingest")
 
@@ -67,21 +70,52 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     embeddings = SentenceTransformerEmbeddings(args.model)
+    # The file lock comes first even with a server: a second run on the same machine fails at once,
+    # without asking the server.
     lock_dir = args.chroma_path if not args.chroma_url else Path(os.environ.get("DATA_DIR", "data"))
     try:
         with IngestLock(lock_dir / ".ingest.lock"):
             client = make_client(None if args.chroma_url else args.chroma_path, args.chroma_url)
-            report = build_index(
-                client, chunks, embeddings, records=kb.record_count, progress=_progress_bar(len(chunks), args.quiet)
-            )
-    except LockBusy:
+            progress = _progress_bar(len(chunks), args.quiet)
+            if args.chroma_url:
+                with ServerIngestLock(client) as server_lock:
+                    report = _build_under(server_lock, client, chunks, embeddings, kb.record_count, progress)
+            else:
+                report = build_index(client, chunks, embeddings, records=kb.record_count, progress=progress)
+    except LockBusy as busy:
         print("error: another ingest is running on this index; wait for it to finish", file=sys.stderr)
+        if busy.holder:
+            print(f"the lock on the Chroma server is held by {busy.holder}", file=sys.stderr)
         return 3
-    except (EmbeddingModelError, IndexBuildError, IndexUnavailable) as error:
+    except (EmbeddingModelError, IndexBuildError, IndexUnavailable, LockError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"ingest: {report.summary()}")
     return 0
+
+
+def _build_under(
+    lock: ServerIngestLock,
+    client: ClientAPI,
+    chunks: list[Chunk],
+    embeddings: SentenceTransformerEmbeddings,
+    records: int,
+    progress: Callable[[int], None] | None,
+) -> IngestReport:
+    """Build, switching the index only while the lock on the server is still ours."""
+    try:
+        return build_index(client, chunks, embeddings, records=records, progress=progress, before_switch=lock.check)
+    except LockLost as lost:
+        raise LockLost(f"{lost}; the index was not switched") from None
+    except LockError:
+        raise
+    except Exception as error:
+        # An ingest that took the lock over drops this one's unfinished generation, so the build then
+        # fails on a missing collection: report the cause rather than that symptom.
+        reason = lock.lost_reason()
+        if reason:
+            raise LockLost(f"{reason}; the index was not switched") from error
+        raise
 
 
 def _progress_bar(total: int, quiet: bool):  # type: ignore[no-untyped-def]

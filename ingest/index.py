@@ -156,8 +156,13 @@ def build_index(
     *,
     records: int,
     progress: Callable[[int], None] | None = None,
+    before_switch: Callable[[], None] | None = None,
 ) -> IngestReport:
-    """Bring the index in line with `chunks`, writing nothing when nothing changed."""
+    """Bring the index in line with `chunks`, writing nothing when nothing changed.
+
+    `before_switch` runs right before the pointer moves to the new generation; an exception from it
+    leaves the previous generation live (an ingest that lost its lock raises there).
+    """
     started = time.perf_counter()
     if len({c.id for c in chunks}) != len(chunks):
         raise ValueError("chunk ids are not unique")
@@ -208,6 +213,8 @@ def build_index(
             progress(len(part))
 
     _verify(generation, chunks)
+    if before_switch is not None:
+        before_switch()
     _pointer(client).modify(metadata={"active": generation.name})
     logger.info("index switched to %s", generation.name)
     # The previous generation stays until the next build, so a running bot that still has it
