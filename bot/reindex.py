@@ -1,7 +1,8 @@
 """/reindex: rebuild the index in a child process, then switch the running advisor to it.
 
 The ingest runs as `python -m ingest` in its own process, the same command an operator runs, so the
-bot never writes to the index itself; the ingest's file lock keeps two rebuilds from running at once.
+bot never writes to the index itself; the ingest's locks (a file, and one on the Chroma server
+when there is one) keep two rebuilds from running at once.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 # Container start: bring the knowledge index up to date, then hand the process over to the bot.
 #
 # The index is refreshed on every start, not only when $DATA_DIR/chroma is empty. `python -m ingest` is
-# idempotent: with nothing changed it writes nothing and costs one model load (ten to fifteen seconds), and it is
+# idempotent: with nothing changed it writes nothing and takes a second or two, and it is
 # what re-indexes the knowledge base that a new image brings, so an upgrade needs no extra step. It also
 # covers a Chroma server (CHROMA_URL), whose contents this script cannot see. A failed build leaves the
 # previous index in place, but the container exits so that the failure shows in `docker compose logs`.
@@ -22,5 +22,13 @@ MESSAGE
 fi
 
 # stdout stays free for the bot's own output (`ask --json` prints one JSON object a line).
-python -m ingest --quiet >&2
+# Exit code 3 means another replica is updating the same index right now: start on the index that is
+# live, and the bot switches to the new one when that ingest finishes.
+status=0
+python -m ingest --quiet >&2 || status=$?
+if [[ $status -eq 3 ]]; then
+    echo "another ingest is updating the index; starting on the current one" >&2
+elif [[ $status -ne 0 ]]; then
+    exit "$status"
+fi
 exec python -m bot "$@"
