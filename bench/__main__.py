@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         "eval_file": str(ctx.questions_path),
         "questions": len(ctx.questions),
+        "embedding_backend": ctx.settings.embedding_backend,
     }
     sections: dict[str, Any] = {}
     for name in BENCHMARKS:
@@ -151,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     m = result["machine"]
     print(
         f"machine: {m['cores']} cores, {m['cpu']}; python {m['python']}, torch {m['torch']} "
-        f"({m['torch_threads']} threads); load average at start {m['load_average_at_start']}\n"
+        f"({m['torch_threads']} threads); load average at start {m['load_average_at_start']}; "
+        f"EMBEDDING_BACKEND={result['embedding_backend']}\n"
     )
     for name, section in sections.items():
         print(renderers[name](section) + "\n")

@@ -85,7 +85,11 @@ class BenchContext:
 
     @cached_property
     def embeddings(self) -> SentenceTransformerEmbeddings:
-        model = SentenceTransformerEmbeddings(self.settings.embedding_model)
+        model = SentenceTransformerEmbeddings(
+            self.settings.embedding_model,
+            backend=self.settings.embedding_backend,
+            cache_dir=self.settings.model_cache_path,
+        )
         started = time.perf_counter()
         model.load()
         self.model_load_seconds = round(time.perf_counter() - started, 2)

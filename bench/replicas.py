@@ -242,7 +242,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     api = FakeBotApi(TOKEN)
     await api.start()
     try:
-        embeddings = SentenceTransformerEmbeddings()
+        embeddings = SentenceTransformerEmbeddings(cache_dir=work / "models")
         embeddings.load()
         kb = load_knowledge(ROOT / "knowledge")
         await asyncio.to_thread(

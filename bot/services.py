@@ -16,7 +16,10 @@ if TYPE_CHECKING:
 def build_advisor(settings: Settings) -> Advisor:
     """An Advisor over the configured index; nothing is loaded until `load()`."""
     client = make_client(None if settings.chroma_url else settings.index_path, settings.chroma_url)
-    return Advisor(client, SentenceTransformerEmbeddings(settings.embedding_model))
+    embeddings = SentenceTransformerEmbeddings(
+        settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.model_cache_path
+    )
+    return Advisor(client, embeddings)
 
 
 def build_llm(settings: Settings) -> LLMAnswerer | None:

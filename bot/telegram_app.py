@@ -33,6 +33,7 @@ from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.guard import Access, SharedRateLimiter
 from bot.http_server import HttpServer, Readiness, WebhookRoute
+from bot.memory import release_free_heap
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle
@@ -186,6 +187,7 @@ def build_application(
         services.access = Access(frozenset(settings.allowed_user_ids), frozenset(settings.admin_user_ids))
         services.texts = Texts.load(settings.prompts_dir)
         await asyncio.to_thread(services_advisor.load)
+        release_free_heap()  # what loading the model and the index freed
         services.advisor = services_advisor
         store = await store_handle.get()
         services.limiter = SharedRateLimiter(store.message_rate, settings.user_messages_per_minute)

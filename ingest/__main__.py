@@ -13,7 +13,7 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 
 from ingest.chunking import Chunk, build_chunks
-from ingest.embeddings import DEFAULT_MODEL, EmbeddingModelError, SentenceTransformerEmbeddings
+from ingest.embeddings import BACKENDS, DEFAULT_MODEL, EmbeddingModelError, SentenceTransformerEmbeddings
 from ingest.index import IndexBuildError, IndexUnavailable, IngestReport, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
 from ingest.locking import IngestLock, LockBusy, LockError, LockLost, ServerIngestLock
@@ -44,6 +44,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("EMBEDDING_MODEL") or DEFAULT_MODEL,
         help="sentence-transformers model (default: bundled all-MiniLM-L6-v2)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=os.environ.get("EMBEDDING_BACKEND") or "auto",
+        help="how the embedding model runs (default: $EMBEDDING_BACKEND or auto: onnx when possible)",
+    )
     parser.add_argument("--check", action="store_true", help="validate the knowledge base and exit without writing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
@@ -69,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(kb.guides)} guides, {len(chunks)} chunks ({time.perf_counter() - started:.1f} s); nothing written"
         )
         return 0
-    embeddings = SentenceTransformerEmbeddings(args.model)
+    embeddings = SentenceTransformerEmbeddings(args.model, backend=args.backend, cache_dir=_model_cache_dir())
     # The file lock comes first even with a server: a second run on the same machine fails at once,
     # without asking the server.
     lock_dir = args.chroma_path if not args.chroma_url else Path(os.environ.get("DATA_DIR", "data"))
@@ -116,6 +122,12 @@ def _build_under(
         if reason:
             raise LockLost(f"{reason}; the index was not switched") from error
         raise
+
+
+def _model_cache_dir() -> Path:
+    """MODEL_CACHE_DIR, or DATA_DIR/models: where the bot finds the same exported model."""
+    configured = os.environ.get("MODEL_CACHE_DIR")
+    return Path(configured) if configured else Path(os.environ.get("DATA_DIR", "data")) / "models"
 
 
 def _progress_bar(total: int, quiet: bool):  # type: ignore[no-untyped-def]

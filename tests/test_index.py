@@ -146,7 +146,7 @@ def test_declared_dimension_follows_the_module_configs(tmp_path: Path) -> None:
 
 
 def test_repeated_queries_are_embedded_once(embeddings: SentenceTransformerEmbeddings) -> None:
-    small = SentenceTransformerEmbeddings(embeddings.model_name, query_cache_size=2)
+    small = SentenceTransformerEmbeddings(embeddings.model_name, query_cache_size=2, cache_dir=embeddings.cache_dir)
     first = small.embed_query("which cert for cloud?")
     assert small.query_cache.misses == 1 and small.query_cache.hits == 0
     assert small.embed_query("which cert for cloud?") == first == small.embed_documents(["which cert for cloud?"])[0]

@@ -6,10 +6,14 @@ The same Advisor serves Telegram, the terminal chat and `python -m bot ask`.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
+import os
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from chromadb.api import ClientAPI
@@ -64,6 +68,7 @@ class Advisor:
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
+        self._workers: ThreadPoolExecutor | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self) -> None:
@@ -115,8 +120,16 @@ class Advisor:
 
     # -- answering -------------------------------------------------------------------------
     async def aanswer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
-        """`answer` off the event loop: embedding and ranking are CPU work."""
-        return await asyncio.to_thread(self.answer, question, profile, history)
+        """`answer` off the event loop: embedding and ranking are CPU work.
+
+        Answers run on one worker per core rather than asyncio's default pool (cores + 4): more
+        threads than cores only make the model's matrix work contend, and every extra thread that
+        allocates tensors grows the heap the process keeps.
+        """
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="advisor")
+        call = functools.partial(contextvars.copy_context().run, self.answer, question, profile, history)
+        return await asyncio.get_running_loop().run_in_executor(self._workers, call)
 
     def answer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
         try:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.botapi import Call, FakeBotApi
+from tests.support.models import MODEL_CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
 # Loading the embedding model dominates a start; a busy machine can take several times the usual.
@@ -39,6 +40,7 @@ def bot_env(api: FakeBotApi, data_dir: Path, index: Path) -> dict[str, str]:
         LOG_LEVEL="INFO",
         # a scripted user writes faster than any person; the flood limit has tests of its own
         USER_MESSAGES_PER_MINUTE="1000",
+        MODEL_CACHE_DIR=str(MODEL_CACHE),  # the ONNX export, made once for the whole test run
     )
     return env
 
