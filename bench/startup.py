@@ -57,6 +57,9 @@ def bot_env(settings: Settings, api: FakeBotApi, data_dir: Path) -> dict[str, st
         CHROMA_PATH=str(settings.index_path.resolve()),
         CHROMA_URL=settings.chroma_url or "",
         EMBEDDING_MODEL=settings.embedding_model,
+        # a fresh data directory makes its own ONNX export, as a first start does; the restart reuses it
+        EMBEDDING_BACKEND=settings.embedding_backend,
+        MODEL_CACHE_DIR="",
         LLM_MODEL="",
         ALLOWED_USER_IDS="",
         ADMIN_USER_IDS="",
