@@ -34,6 +34,7 @@ def eval_file() -> Path:
 
 def load_questions(path: Path) -> list[Question]:
     if not path.exists():
+        print(f"warning: no evaluation file at {path} (set BENCH_EVAL_FILE); timing one question only")
         return [Question("which cert for cloud?")]
     return [Question(case.question, case.profile) for case in load_cases(path)]
 

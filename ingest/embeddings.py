@@ -123,6 +123,10 @@ class QueryCache:
             self.hits += 1
         return [float(x) for x in vector]
 
+    def clear(self) -> None:
+        with self._lock:
+            self._vectors.clear()
+
     def put(self, text: str, vector: list[float]) -> None:
         if self.size <= 0:
             return

@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import warnings
 from dataclasses import dataclass
@@ -129,12 +131,30 @@ def export_dir_for(location: Path, cache_dir: Path) -> Path:
 
 
 def ensure_export(location: Path, cache_dir: Path) -> Path:
-    """The checked ONNX export of the model at `location`, exporting it first if there is none."""
-    shape = _module_shape(location)
+    """The checked ONNX export of the model at `location`, exporting it first if there is none.
+
+    The export runs in a child process: it needs torch, and a bot that imported torch once would keep
+    its memory for as long as it runs, which is what the ONNX backend is there to avoid.
+    """
+    _module_shape(location)  # refuse a model that cannot be exported before starting anything
     target = export_dir_for(location, cache_dir)
     if (target / "manifest.json").is_file():
         return target
     logger.warning("exporting the embedding model to ONNX in %s (once; it takes a few seconds)", target)
+    command = [sys.executable, "-m", "ingest.onnx_backend", str(location), str(cache_dir)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not (target / "manifest.json").is_file():
+        problem = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        raise OnnxExportError(problem.removeprefix("error: "))
+    return target
+
+
+def export(location: Path, cache_dir: Path) -> Path:
+    """Export and check the model in this process (it imports torch); see ensure_export."""
+    shape = _module_shape(location)
+    target = export_dir_for(location, cache_dir)
+    if (target / "manifest.json").is_file():
+        return target
     staging = target.with_name(f"{target.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -213,3 +233,22 @@ def _check_against_original(location: Path, staging: Path) -> None:
     if difference > _MAX_DIFFERENCE:
         raise OnnxExportError(f"the ONNX export differs from the model by up to {difference:.2e}")
     logger.info("ONNX export checked: largest difference from the model %.1e", difference)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ingest.onnx_backend MODEL_DIR CACHE_DIR`: the export, as ensure_export runs it."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2:
+        print("usage: python -m ingest.onnx_backend MODEL_DIR CACHE_DIR", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        print(export(Path(args[0]), Path(args[1])))
+    except OnnxExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

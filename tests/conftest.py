@@ -15,6 +15,8 @@ from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
 from tests.support.botapi import FakeBotApi
 from tests.support.chroma_server import ChromaServer, ChromaServerUnavailable
+from tests.support.databases import database_url, postgres_database  # noqa: F401 -- fixtures for every module
+from tests.support.models import MODEL_CACHE
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -26,7 +28,8 @@ TEST_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
 
 @pytest.fixture(scope="session")
 def embeddings() -> SentenceTransformerEmbeddings:
-    model = SentenceTransformerEmbeddings()
+    """The embedding model as the product runs it by default (ONNX when the model allows it)."""
+    model = SentenceTransformerEmbeddings(cache_dir=MODEL_CACHE)
     model.load()
     return model
 

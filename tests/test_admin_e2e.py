@@ -72,10 +72,11 @@ def known_users() -> list[int]:
 
 
 async def test_a_broadcast_is_previewed_confirmed_and_reaches_everyone_once(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, known_users: list[int]
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str, known_users: list[int]
 ) -> None:
     bot_api.blocked_chats.add(BLOCKED)
-    async with running(build_application(admin_settings(bot_api, tmp_path), advisor=advisor), poll_timeout=1):
+    settings = admin_settings(bot_api, tmp_path, database_url=database_url)
+    async with running(build_application(settings, advisor=advisor), poll_timeout=1):
         # a question makes a user known to the bot (/help alone stores nothing about anyone)
         for chat_id in known_users:
             await bot_api.send_text("which cert for cloud?", chat_id=chat_id)
@@ -128,12 +129,11 @@ async def test_a_broadcast_is_previewed_confirmed_and_reaches_everyone_once(
 
 
 async def test_an_unfinished_broadcast_resumes_after_a_restart_without_second_copies(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
-    settings = admin_settings(bot_api, tmp_path)
-    assert settings.database_url is not None
+    settings = admin_settings(bot_api, tmp_path, database_url=database_url)
     # a previous run confirmed a broadcast, sent it to one user, and died while sending to another
-    async with await Store.open(settings.database_url) as store:
+    async with await Store.open(database_url) as store:
         for user_id in (ADMIN, USER, OTHER, BLOCKED):
             await store.users.touch(user_id, user_id)
         broadcast = await store.broadcasts.draft(ADMIN, "Exam vouchers are back")

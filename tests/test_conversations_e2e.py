@@ -1,19 +1,19 @@
 """End to end over HTTP: onboarding, plan, progress, compare, follow-ups and /forget, across restarts.
 
-The real Application talks to the local Bot API server; the database is a real SQLite file that
-outlives each bot process, as it would on a server that restarts.
+The real Application talks to the local Bot API server; the database, a real SQLite file or a real
+PostgreSQL database, outlives each bot process, as it would on a server that restarts.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, MetaData, func, select
 from telegram.ext import Application
 
 from bot.advisor import Advisor
@@ -21,6 +21,7 @@ from bot.config import Settings, load_settings
 from bot.telegram_app import COMMANDS, build_application, running
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
+from tests.support.databases import plain_engine
 
 CHAT = 4001
 OTHER_CHAT = 4002
@@ -53,49 +54,66 @@ class Conversation:
         return await self._new(expect)
 
 
-def settings_for(api: FakeBotApi, data_dir: Path) -> Settings:
+def settings_for(api: FakeBotApi, data_dir: Path, database_url: str) -> Settings:
     # one person's whole journey in under a minute: above the flood limit, which is tested elsewhere
     return load_settings(
         _env_file=None,
         telegram_bot_token=TEST_TOKEN,
         telegram_base_url=api.base_url,
         data_dir=data_dir,
+        database_url=database_url,
         user_messages_per_minute=200,
     )
 
 
 @asynccontextmanager
-async def bot_process(api: FakeBotApi, advisor: Advisor, data_dir: Path) -> AsyncIterator[Application]:
+async def bot_process(
+    api: FakeBotApi, advisor: Advisor, data_dir: Path, database_url: str
+) -> AsyncIterator[Application]:
     """One run of the bot; leaving the block stops it like a process shutting down."""
-    app = build_application(settings_for(api, data_dir), advisor=advisor)
+    app = build_application(settings_for(api, data_dir, database_url), advisor=advisor)
     async with running(app, poll_timeout=1):
         yield app
 
 
-def rows_about(database: Path, user_id: int) -> dict[str, int]:
-    """How many rows of each table belong to the user (plan steps through their plan)."""
-    counts: dict[str, int] = {}
-    with sqlite3.connect(database) as db:
-        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            columns = [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
-            if "user_id" in columns:
-                counts[table] = db.execute(f"SELECT COUNT(*) FROM {table} WHERE user_id = ?", (user_id,)).fetchone()[0]
-        if "plan_steps" in tables:
-            counts["plan_steps"] = db.execute(
-                "SELECT COUNT(*) FROM plan_steps WHERE plan_id IN (SELECT id FROM learning_plans WHERE user_id = ?)",
-                (user_id,),
-            ).fetchone()[0]
-    return counts
+async def rows_about(database_url: str, user_id: int) -> dict[str, int]:
+    """How many rows of each table belong to the user (plan steps through their plan), whatever the tables are."""
+
+    def count(connection: Connection) -> dict[str, int]:
+        tables = MetaData()
+        tables.reflect(connection)  # every table there is, so a table added later is checked too
+        counts: dict[str, int] = {}
+        for table in tables.sorted_tables:
+            if "user_id" in table.c:
+                counts[table.name] = connection.scalar(
+                    select(func.count()).select_from(table).where(table.c.user_id == user_id)
+                )
+        if "plan_steps" in tables.tables:
+            steps, plans = tables.tables["plan_steps"], tables.tables["learning_plans"]
+            their_plans = select(plans.c.id).where(plans.c.user_id == user_id)
+            counts["plan_steps"] = connection.scalar(
+                select(func.count()).select_from(steps).where(steps.c.plan_id.in_(their_plans))
+            )
+        return counts
+
+    async with plain_engine(database_url) as engine, engine.connect() as connection:
+        return await connection.run_sync(count)
+
+
+async def conversation_keys(database_url: str) -> list[str]:
+    async with plain_engine(database_url) as engine, engine.connect() as connection:
+        states = MetaData()
+        await connection.run_sync(lambda sync: states.reflect(sync, only=["conversation_states"]))
+        table = states.tables["conversation_states"]
+        return list((await connection.scalars(select(table.c.key))).all())
 
 
 async def test_a_newcomer_onboards_plans_tracks_progress_and_is_forgotten_across_restarts(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     api = bot_api
-    database = tmp_path / "bot.sqlite3"
 
-    async with bot_process(api, advisor, tmp_path):
+    async with bot_process(api, advisor, tmp_path, database_url):
         me = Conversation(api, CHAT)
         intro, role_question = await me.say("/start", expect=2)
         assert "few quick questions" in plain(intro) and "career advisor" in plain(intro)
@@ -126,7 +144,7 @@ async def test_a_newcomer_onboards_plans_tracks_progress_and_is_forgotten_across
         assert "already been answered" in plain(stale)
 
     # The bot restarts while the last question is open: the questionnaire continues where it was.
-    async with bot_process(api, advisor, tmp_path):
+    async with bot_process(api, advisor, tmp_path, database_url):
         me = Conversation(api, CHAT)
         saved, advice = await me.say("yes please", expect=2)
         assert "profile is saved" in plain(saved)
@@ -159,7 +177,7 @@ async def test_a_newcomer_onboards_plans_tracks_progress_and_is_forgotten_across
         assert "cloud" in plain(cloud).lower()
 
     # After another restart: the follow-up leans on the turn before the restart, and the rest is still there.
-    async with bot_process(api, advisor, tmp_path):
+    async with bot_process(api, advisor, tmp_path, database_url):
         me = Conversation(api, CHAT)
         [cheaper] = await me.say("what about cheaper ones?")
         assert "150 USD" in plain(cheaper) and "cloud" in plain(cheaper).lower()
@@ -179,19 +197,18 @@ async def test_a_newcomer_onboards_plans_tracks_progress_and_is_forgotten_across
         [done] = await me.press("f:yes")
         assert "deleted" in plain(done)
 
-    remaining = rows_about(database, CHAT)
+    remaining = await rows_about(database_url, CHAT)
     assert remaining and all(count == 0 for count in remaining.values()), remaining
-    assert rows_about(database, OTHER_CHAT)["profiles"] == 1
-    with sqlite3.connect(database) as db:
-        states = db.execute("SELECT key FROM conversation_states").fetchall()
-    assert all(str(CHAT) not in key for (key,) in states)
+    assert (await rows_about(database_url, OTHER_CHAT))["profiles"] == 1
+    keys = await conversation_keys(database_url)
+    assert keys and all(str(CHAT) not in key for key in keys)  # the other user's questionnaire is still open
 
 
 async def test_commands_are_registered_and_bad_input_gets_a_clear_answer(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     api = bot_api
-    async with bot_process(api, advisor, tmp_path):
+    async with bot_process(api, advisor, tmp_path, database_url):
         me = Conversation(api, 5001)
         [plan] = await me.say("/plan")
         assert "target" in plain(plan).lower() and "b:edit:target" in api.buttons(plan)

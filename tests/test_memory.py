@@ -13,4 +13,3 @@ from bot.memory import cap_heap_arenas, release_free_heap
 def test_heap_arenas_are_capped_and_free_heap_is_released() -> None:
     assert cap_heap_arenas(2) is True
     assert release_free_heap() is True
-

@@ -1,7 +1,8 @@
 """Weekly nudges: due times across zones and daylight saving, and delivery exactly once over HTTP.
 
-The bot runs for real against the local Bot API server; only the clock is moved, so a nudge due
-"next Monday" arrives a second after the test sets the clock to just before it.
+The bot runs for real against the local Bot API server, on a SQLite file and on a PostgreSQL
+database; only the clock is moved, so a nudge due "next Monday" arrives a second after the test sets
+the clock to just before it.
 """
 
 from __future__ import annotations
@@ -80,10 +81,15 @@ def test_snooze_and_opting_in_decide_which_occurrences_count() -> None:
 
 @asynccontextmanager
 async def bot_process(
-    api: FakeBotApi, advisor: Advisor, data_dir: Path, clock: SettableClock
+    api: FakeBotApi, advisor: Advisor, data_dir: Path, clock: SettableClock, *, database_url: str | None = None
 ) -> AsyncIterator[Application]:
+    """One run of the bot on `database_url`, or by default on the SQLite file in `data_dir`."""
     settings = load_settings(
-        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=api.base_url, data_dir=data_dir
+        _env_file=None,
+        telegram_bot_token=TEST_TOKEN,
+        telegram_base_url=api.base_url,
+        data_dir=data_dir,
+        database_url=database_url,
     )
     app = build_application(settings, advisor=advisor, clock=clock, nudge_retry_base_seconds=0.2)
     async with running(app, poll_timeout=1):
@@ -96,8 +102,15 @@ def scheduler_of(app: Application):  # type: ignore[no-untyped-def]
     return services.scheduler
 
 
-async def opt_in(data_dir: Path, advisor: Advisor, user_id: int, settings: NudgeSettings, *, plan: bool = True) -> None:
-    async with await Store.open(f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}") as store:
+def url_of(database: str | Path) -> str:
+    """A database URL as it is, or a data directory's SQLite file: the one the bot uses there when given no URL."""
+    return database if isinstance(database, str) else f"sqlite+aiosqlite:///{(database / 'bot.sqlite3').as_posix()}"
+
+
+async def opt_in(
+    database: str | Path, advisor: Advisor, user_id: int, settings: NudgeSettings, *, plan: bool = True
+) -> None:
+    async with await Store.open(url_of(database)) as store:
         await store.users.touch(user_id, user_id)
         profile = Profile(current_role="teacher", target_role="Data Analyst", hours_per_week=5)
         await store.profiles.save(user_id, profile)
@@ -106,8 +119,8 @@ async def opt_in(data_dir: Path, advisor: Advisor, user_id: int, settings: Nudge
         await store.nudges.save(user_id, settings)
 
 
-async def ledger(data_dir: Path, user_id: int) -> list[tuple[str, str, int]]:
-    async with await Store.open(f"sqlite+aiosqlite:///{data_dir / 'bot.sqlite3'}") as store:
+async def ledger(database: str | Path, user_id: int) -> list[tuple[str, str, int]]:
+    async with await Store.open(url_of(database)) as store:
         return [(e.week, e.status, e.attempts) for e in await store.ledger.history(user_id)]
 
 
@@ -117,14 +130,14 @@ async def settle(seconds: float = 2.5) -> None:
 
 
 async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_nothing(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     api = bot_api
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))  # 17:00 UTC in December
-    await opt_in(tmp_path, advisor, NEW_YORK, weekly("America/New_York", 0, "09:00"))  # 14:00 UTC
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))  # 17:00 UTC in December
+    await opt_in(database_url, advisor, NEW_YORK, weekly("America/New_York", 0, "09:00"))  # 14:00 UTC
     clock = SettableClock(dt.datetime(2026, 12, 7, 13, 59, 58, tzinfo=UTC))
 
-    async with bot_process(api, advisor, tmp_path, clock) as app:
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
         await api.wait_for_messages(1, chat_id=NEW_YORK, within=15)
         assert api.sent_messages(BERLIN) == []
         clock.set(dt.datetime(2026, 12, 7, 16, 59, 58, tzinfo=UTC))
@@ -139,19 +152,19 @@ async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_
     # restarted just after the Berlin nudge was due, and again an hour later: nothing is sent twice
     for later in (dt.datetime(2026, 12, 7, 17, 0, 30, tzinfo=UTC), dt.datetime(2026, 12, 7, 18, 0, tzinfo=UTC)):
         clock.set(later)
-        async with bot_process(api, advisor, tmp_path, clock):
+        async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
             await settle()
     assert len(api.sent_messages(BERLIN)) == 1 and len(api.sent_messages(NEW_YORK)) == 1
-    assert await ledger(tmp_path, BERLIN) == [("2026-W50", "sent", 1)]
+    assert await ledger(database_url, BERLIN) == [("2026-W50", "sent", 1)]
 
     # the check-in buttons update progress directly
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await api.press_button("k:done:1", chat_id=BERLIN)
         congratulations, progress = (await api.wait_for_messages(3, chat_id=BERLIN))[1:]
         assert "Congratulations" in congratulations["text"] and "1 of" in progress["text"]
         await api.press_button("k:stop", chat_id=NEW_YORK)
         await api.wait_for_messages(2, chat_id=NEW_YORK)
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}") as store:
+    async with await Store.open(database_url) as store:
         plan = await store.plans.active(BERLIN)
         assert plan is not None
         assert (await store.progress.all(BERLIN))[plan.steps[0].credential_id] is StepStatus.COMPLETED
@@ -160,50 +173,50 @@ async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_
 
     # next week only Berlin is nudged again, once
     clock.set(dt.datetime(2026, 12, 14, 16, 59, 58, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await api.wait_for_messages(4, chat_id=BERLIN, within=15)
         await settle()
     assert len(api.sent_messages(BERLIN)) == 4 and len(api.sent_messages(NEW_YORK)) == 2
-    assert [w for w, status, _ in await ledger(tmp_path, BERLIN) if status == "sent"] == ["2026-W50", "2026-W51"]
+    assert [w for w, status, _ in await ledger(database_url, BERLIN) if status == "sent"] == ["2026-W50", "2026-W51"]
 
 
 async def test_a_restart_just_before_the_nudge_is_due_still_sends_it_once(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     api = bot_api
-    await opt_in(tmp_path, advisor, LONDON, weekly("Europe/London", 0, "20:00"))
+    await opt_in(database_url, advisor, LONDON, weekly("Europe/London", 0, "20:00"))
     clock = SettableClock(dt.datetime(2026, 12, 7, 19, 59, 50, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await asyncio.sleep(0.5)  # stops ten seconds before the nudge is due
     clock.set(dt.datetime(2026, 12, 7, 19, 59, 58, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await api.wait_for_messages(1, chat_id=LONDON, within=15)
         await settle()
     assert len(api.sent_messages(LONDON)) == 1
 
 
 async def test_a_daylight_saving_change_keeps_the_local_time(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 6, "10:00"))
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 6, "10:00"))
     # the first Sunday of summer time: 10:00 in Berlin is 08:00 UTC, an hour earlier than the week before
     clock = SettableClock(dt.datetime(2027, 3, 28, 7, 59, 58, tzinfo=UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock):
+    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url):
         await bot_api.wait_for_messages(1, chat_id=BERLIN, within=15)
     # opted in long before: the previous Sunday, over a day before the bot started, is recorded as missed
-    assert await ledger(tmp_path, BERLIN) == [("2027-W11", "missed", 0), ("2027-W12", "sent", 1)]
+    assert await ledger(database_url, BERLIN) == [("2027-W11", "missed", 0), ("2027-W12", "sent", 1)]
 
 
 async def test_two_bot_processes_on_one_database_send_one_nudge_per_user(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     users = list(range(7100, 7110))
     for user_id in users:
-        await opt_in(tmp_path, advisor, user_id, weekly("UTC", 0, "12:00"), plan=user_id % 2 == 0)
+        await opt_in(database_url, advisor, user_id, weekly("UTC", 0, "12:00"), plan=user_id % 2 == 0)
     clock = SettableClock(dt.datetime(2026, 12, 7, 11, 59, 58, tzinfo=UTC))
     async with (
-        bot_process(bot_api, advisor, tmp_path, clock),
-        bot_process(bot_api, advisor, tmp_path, clock),
+        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url),
+        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url),
     ):
         await bot_api.wait_for_messages(len(users), within=20)
         await settle()
@@ -214,50 +227,50 @@ async def test_two_bot_processes_on_one_database_send_one_nudge_per_user(
 
 
 async def test_rate_limits_and_server_errors_are_retried_until_the_nudge_arrives_once(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
     bot_api.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
     bot_api.fail_next("sendMessage", 500, "Internal Server Error")
     bot_api.fail_next("sendMessage", 500, "Internal Server Error")
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock):
+    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url):
         await bot_api.wait_for_messages(1, chat_id=BERLIN, within=20)
         await settle()
     attempts = [c for c in bot_api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == BERLIN]
     assert [c.ok for c in attempts] == [False, False, False, True]
     # the 429 was waited out for the second it named
     assert attempts[1].at - attempts[0].at >= 0.9
-    assert await ledger(tmp_path, BERLIN) == [("2026-W50", "sent", 3)]
+    assert await ledger(database_url, BERLIN) == [("2026-W50", "sent", 3)]
 
 
 async def test_a_user_who_blocked_the_bot_stops_being_nudged(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
     bot_api.blocked_chats.add(BERLIN)
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock) as app:
+    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url) as app:
         await settle(3)
         clock.set(dt.datetime(2026, 12, 14, 16, 59, 59, tzinfo=UTC))
         await scheduler_of(app).rebuild()
         await settle(3)
     tries = [c for c in bot_api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == BERLIN]
     assert len(tries) == 1 and not tries[0].ok  # tried once, never retried, never again the week after
-    [(week, status, _)] = await ledger(tmp_path, BERLIN)
+    [(week, status, _)] = await ledger(database_url, BERLIN)
     assert (week, status) == ("2026-W50", "failed")
-    async with await Store.open(f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}") as store:
+    async with await Store.open(database_url) as store:
         settings = await store.nudges.get(BERLIN)
         assert settings is not None and not settings.enabled
 
 
 async def test_snooze_skips_one_week_and_a_long_outage_records_a_miss(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
 ) -> None:
     api = bot_api
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
     clock = SettableClock(dt.datetime(2026, 12, 8, 9, 0, tzinfo=UTC))  # a Tuesday: the Monday nudge is 16 h late
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         [late] = await api.wait_for_messages(1, chat_id=BERLIN, within=15)
         await api.send_text("/nudges snooze", chat_id=BERLIN)
         [_, snoozed] = await api.wait_for_messages(2, chat_id=BERLIN)
@@ -265,24 +278,24 @@ async def test_snooze_skips_one_week_and_a_long_outage_records_a_miss(
     assert "Snoozed: no nudge on Monday 14 December" in snoozed["text"]
 
     clock.set(dt.datetime(2026, 12, 14, 16, 59, 58, tzinfo=UTC))  # the snoozed Monday
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await settle(3.5)
     assert len(api.sent_messages(BERLIN)) == 2
 
     clock.set(dt.datetime(2026, 12, 23, 12, 0, tzinfo=UTC))  # down from before 21 December until two days after
-    async with bot_process(api, advisor, tmp_path, clock):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
         await settle()
     assert len(api.sent_messages(BERLIN)) == 2
-    assert await ledger(tmp_path, BERLIN) == [("2026-W50", "sent", 1), ("2026-W52", "missed", 0)]
+    assert await ledger(database_url, BERLIN) == [("2026-W50", "sent", 1), ("2026-W52", "missed", 0)]
 
 
 @pytest.mark.parametrize("command", ["/nudges friday 19:30", "/nudges off"])
 async def test_nudge_settings_change_by_command(
-    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, command: str
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str, command: str
 ) -> None:
-    await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
+    await opt_in(database_url, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
     clock = SettableClock(dt.datetime(2026, 12, 7, 12, 0, tzinfo=UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock):
+    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url):
         await bot_api.send_text(command, chat_id=BERLIN)
         [reply] = await bot_api.wait_for_messages(1, chat_id=BERLIN)
     if command.endswith("off"):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from bot.advisor import Advisor
 from ingest.embeddings import EmbeddingModelError, SentenceTransformerEmbeddings, bundled_model_path
 from ingest.index import make_client
 from ingest.onnx_backend import export_dir_for
+from tests.conftest import ROOT
 
 TEXTS = [
     "which cert for cloud?",
@@ -28,18 +32,37 @@ def torch_embeddings() -> SentenceTransformerEmbeddings:
     return model
 
 
-def test_the_export_matches_the_torch_model_and_is_made_once(
+# A new process, as the bot is: it must export the model and embed without ever importing torch.
+PROBE = """
+import json, sys
+from pathlib import Path
+from ingest.embeddings import SentenceTransformerEmbeddings
+model = SentenceTransformerEmbeddings(backend="onnx", cache_dir=Path(sys.argv[1]))
+vectors = model.embed_documents(json.loads(sys.argv[2]))
+print(json.dumps({"backend": model.running_backend, "torch": "torch" in sys.modules, "vectors": vectors}))
+"""
+
+
+def test_the_export_matches_the_torch_model_is_made_once_and_keeps_torch_out(
     tmp_path: Path, torch_embeddings: SentenceTransformerEmbeddings
 ) -> None:
-    onnx = SentenceTransformerEmbeddings(backend="onnx", cache_dir=tmp_path)
-    onnx.load()
-    assert onnx.running_backend == "onnx" and onnx.dimension == 384
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path), json.dumps(TEXTS)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        timeout=600,
+        check=True,
+    )
+    result = json.loads(probe.stdout)
+    assert result["backend"] == "onnx" and result["torch"] is False
     export = export_dir_for(bundled_model_path(), tmp_path)
     manifest = json.loads((export / "manifest.json").read_text())
     assert manifest["normalize"] is True and manifest["max_seq_length"] == 256
     assert [p.name for p in tmp_path.iterdir()] == [export.name]  # no staging directory left behind
 
-    ours, reference = onnx.embed_documents(TEXTS), torch_embeddings.embed_documents(TEXTS)
+    ours, reference = result["vectors"], torch_embeddings.embed_documents(TEXTS)
     for a, b in zip(ours, reference, strict=True):
         assert max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-5
         assert abs(sum(x * x for x in a) - 1.0) < 1e-5  # unit length, for cosine
@@ -47,6 +70,8 @@ def test_the_export_matches_the_torch_model_and_is_made_once(
     written = (export / "model.onnx").stat().st_mtime_ns
     again = SentenceTransformerEmbeddings(backend="onnx", cache_dir=tmp_path)
     again.load()
+    assert again.dimension == 384
+    assert max(abs(x - y) for x, y in zip(again.embed_documents(TEXTS[:1])[0], ours[0], strict=True)) < 1e-6
     assert (export / "model.onnx").stat().st_mtime_ns == written
 
 

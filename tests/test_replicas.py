@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 
 from bot.http_server import SECRET_HEADER
@@ -33,24 +31,7 @@ from tests.support.due_nudges import seed_due_nudges
 from tests.test_chroma_server import ingest_in_process
 from tests.test_webhook import free_port, message_update
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
 CHAT = 9900
-
-
-@pytest.fixture
-async def postgres_database() -> AsyncIterator[str]:
-    """A new, empty database on the local server for this test alone; dropped afterwards."""
-    name = f"replicas_{secrets.token_hex(4)}"
-    try:
-        admin = await asyncpg.connect(f"{SERVER}/test", timeout=5)
-    except (OSError, asyncpg.PostgresError) as problem:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable ({problem}); start one with trust auth to run this")
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @dataclass

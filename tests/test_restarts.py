@@ -3,7 +3,8 @@
 Each kill lands at a moment the test chooses: the local Bot API server carries out a request at once
 but holds its answer back (`FakeBotApi.delay_next`), so the bot is stuck inside that very call when
 SIGKILL arrives. What a user was told before the kill must still hold after the restart, the
-database must be whole (read with sqlite3 directly), and no nudge may reach a user twice.
+database must be whole (read with plain SQL, not through the store), and no nudge may reach a user
+twice. The timeline runs on a SQLite file and on a PostgreSQL database.
 
 A start loads the embedding model, so one timeline of four processes serves three users at once:
 a newcomer in the questionnaire, a user changing their plan, and two users with weekly nudges.
@@ -14,12 +15,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import sqlite3
-from contextlib import closing
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.advisor.catalog import Catalog
 from bot.advisor.models import Profile
@@ -34,6 +38,7 @@ from ingest.schema import Level
 from tests.conftest import REAL_KNOWLEDGE
 from tests.support.botapi import Call, FakeBotApi
 from tests.support.botproc import Chat, bot_process, held_calls, plain, until
+from tests.support.databases import plain_engine
 
 NEWCOMER = 8101  # answers the questionnaire across three kills
 PLANNER = 8201  # has a plan with a step done, and asks for a new plan twice
@@ -45,7 +50,7 @@ HOLD_SECONDS = 15.0
 CHECKIN = "weekly learning check-in"
 
 
-# -- what the database holds, read with sqlite3 as an operator would -------------------------------
+# -- what the database holds, read with plain SQL as an operator would -----------------------------
 
 
 @dataclass(frozen=True)
@@ -54,39 +59,52 @@ class StoredPlan:
     steps: list[tuple[int, str, str]]  # position, credential id, credential name
 
 
-def stored_plan(database: Path, user_id: int) -> StoredPlan:
-    """The user's plan; fails unless the tables hold exactly one plan, all its steps, and no stray step."""
-    with closing(sqlite3.connect(database)) as db:
-        plans = db.execute("SELECT id, created_at FROM learning_plans WHERE user_id = ?", (user_id,)).fetchall()
+class Tables:
+    """The bot's tables as they are on disk, seen from outside the bot and its store."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def rows(self, sql: str, **params: object) -> list[dict[str, Any]]:
+        async with self.engine.connect() as connection:
+            return [dict(row) for row in (await connection.execute(text(sql), params)).mappings()]
+
+    async def plan(self, user_id: int) -> StoredPlan:
+        """The user's plan; fails unless the tables hold exactly one plan, all its steps, and no stray step."""
+        plans = await self.rows("SELECT id, created_at FROM learning_plans WHERE user_id = :user_id", user_id=user_id)
         assert len(plans) == 1, plans
-        [(plan_id, made_at)] = plans
-        orphans = db.execute("SELECT COUNT(*) FROM plan_steps WHERE plan_id NOT IN (SELECT id FROM learning_plans)")
-        assert orphans.fetchone() == (0,)
-        steps = db.execute(
-            "SELECT position, credential_id, credential_name FROM plan_steps WHERE plan_id = ? ORDER BY position",
-            (plan_id,),
-        ).fetchall()
-    assert steps and [position for position, _, _ in steps] == list(range(1, len(steps) + 1)), steps
-    return StoredPlan(str(made_at), [(p, c, n) for p, c, n in steps])
+        [plan] = plans
+        orphans = await self.rows(
+            "SELECT COUNT(*) AS n FROM plan_steps WHERE plan_id NOT IN (SELECT id FROM learning_plans)"
+        )
+        assert orphans == [{"n": 0}], orphans
+        steps = await self.rows(
+            "SELECT position, credential_id, credential_name FROM plan_steps WHERE plan_id = :plan_id"
+            " ORDER BY position",
+            plan_id=plan["id"],
+        )
+        assert steps and [step["position"] for step in steps] == list(range(1, len(steps) + 1)), steps
+        return StoredPlan(
+            str(plan["created_at"]), [(s["position"], s["credential_id"], s["credential_name"]) for s in steps]
+        )
+
+    async def progress(self, user_id: int) -> dict[str, str]:
+        rows = await self.rows("SELECT credential_id, status FROM progress WHERE user_id = :user_id", user_id=user_id)
+        return {row["credential_id"]: row["status"] for row in rows}
+
+    async def ledger(self, user_id: int) -> list[dict[str, Any]]:
+        return await self.rows("SELECT * FROM nudge_ledger WHERE user_id = :user_id ORDER BY week", user_id=user_id)
+
+    async def open_questionnaires(self, user_id: int) -> list[str]:
+        rows = await self.rows("SELECT state FROM conversation_states WHERE user_id = :user_id", user_id=user_id)
+        return [str(row["state"]) for row in rows]
 
 
-def stored_progress(database: Path, user_id: int) -> dict[str, str]:
-    with closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT credential_id, status FROM progress WHERE user_id = ?", (user_id,))
-        return dict(rows.fetchall())
-
-
-def ledger(database: Path, user_id: int) -> list[dict[str, Any]]:
-    with closing(sqlite3.connect(database)) as db:
-        db.row_factory = sqlite3.Row
-        rows = db.execute("SELECT * FROM nudge_ledger WHERE user_id = ? ORDER BY week", (user_id,))
-        return [dict(row) for row in rows.fetchall()]
-
-
-def open_questionnaires(database: Path, user_id: int) -> list[str]:
-    with closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT state FROM conversation_states WHERE user_id = ?", (user_id,))
-        return [str(state) for (state,) in rows.fetchall()]
+@pytest.fixture
+async def stored(database_url: str) -> AsyncIterator[Tables]:
+    """The test's database, read from outside the bot processes the test starts on it."""
+    async with plain_engine(database_url) as engine:
+        yield Tables(engine)
 
 
 # -- what reached the server --------------------------------------------------------------------------
@@ -111,7 +129,7 @@ def nudges_to(api: FakeBotApi, chat_id: int) -> list[dict[str, Any]]:
 # -- setting the scene and choosing where a kill lands ------------------------------------------------
 
 
-async def seed(database: Path, now: dt.datetime) -> str:
+async def seed(database_url: str, now: dt.datetime) -> str:
     """The planner's plan with its first step done, and the two nudged users; returns the done credential."""
     catalog = Catalog.from_chunks("knowledge", build_chunks(load_knowledge(REAL_KNOWLEDGE)))
     profile = Profile(current_role="teacher", target_role="Data Analyst", level=Level.BEGINNER, hours_per_week=5)
@@ -125,7 +143,7 @@ async def seed(database: Path, now: dt.datetime) -> str:
         timezone="Europe/Berlin",
         enabled_at=now - dt.timedelta(days=2),
     )
-    async with await Store.open(f"sqlite+aiosqlite:///{database}") as store:
+    async with await Store.open(database_url) as store:
         await store.users.touch(PLANNER, PLANNER)
         await store.profiles.save(PLANNER, profile)
         await store.profiles.mark_onboarded(PLANNER)
@@ -152,34 +170,35 @@ async def reply_held(me: Chat, answer: str, *, button: bool = False) -> dict[str
     return (await me.api.wait_for_messages(before + 1, chat_id=me.chat_id))[before]
 
 
-async def let_a_due_nudge_finish(database: Path, user_id: int, due: dt.datetime) -> None:
+async def let_a_due_nudge_finish(stored: Tables, user_id: int, due: dt.datetime) -> None:
     """A nudge due about now is let finish before holds are set and the bot is killed: this kill aims elsewhere."""
     if dt.datetime.now(dt.UTC) < due - dt.timedelta(seconds=10):
         return
-    await until_sent(database, user_id, within=(due - dt.datetime.now(dt.UTC)).total_seconds() + 60)
+    await until_sent(stored, user_id, within=(due - dt.datetime.now(dt.UTC)).total_seconds() + 60)
 
 
-async def until_sent(database: Path, user_id: int, *, within: float) -> None:
+async def until_sent(stored: Tables, user_id: int, *, within: float) -> None:
     """Until the ledger holds the user's one nudge as sent."""
-    await until(
-        lambda: [e["status"] for e in ledger(database, user_id)] == ["sent"],
-        within=within,
-        what=f"the nudge to {user_id} to be recorded as sent",
-    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while [entry["status"] for entry in await stored.ledger(user_id)] != ["sent"]:
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for the nudge to {user_id} to be recorded as sent")
+        await asyncio.sleep(0.05)
 
 
 async def test_kill_9_mid_questionnaire_mid_plan_change_and_mid_nudge_loses_nothing_confirmed_and_sends_once(
-    bot_api: FakeBotApi, real_index: Path, tmp_path: Path
+    bot_api: FakeBotApi, real_index: Path, tmp_path: Path, database_url: str, stored: Tables
 ) -> None:
-    api, database = bot_api, tmp_path / "bot.sqlite3"
+    api = bot_api
     me, planner, later = Chat(api, NEWCOMER), Chat(api, PLANNER), Chat(api, NUDGED_LATER)
-    done = await seed(database, dt.datetime.now(dt.UTC))
-    old_plan, progress = stored_plan(database, PLANNER), stored_progress(database, PLANNER)
+    done = await seed(database_url, dt.datetime.now(dt.UTC))
+    old_plan, progress = await stored.plan(PLANNER), await stored.progress(PLANNER)
     assert progress == {done: "completed"}
 
     # -- run 1: killed with a nudge on its way, a plan change just confirmed and the first answer confirmed
     api.delay_next("sendMessage", HOLD_SECONDS)  # taken by the first message the bot sends: the due nudge
-    async with bot_process(api, tmp_path, real_index) as bot:
+    async with bot_process(api, tmp_path, real_index, database_url) as bot:
         await until(lambda: bool(nudges_to(api, NUDGED_IN_FLIGHT)), within=60, what="the due nudge")
         due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=70)).replace(second=0, microsecond=0)
         local = due.astimezone(KOLKATA)
@@ -200,16 +219,16 @@ async def test_kill_9_mid_questionnaire_mid_plan_change_and_mid_nudge_loses_noth
         assert nudges_to(api, NUDGED_LATER) == []  # not due yet
         await bot.kill()
 
-    [claimed] = ledger(database, NUDGED_IN_FLIGHT)
+    [claimed] = await stored.ledger(NUDGED_IN_FLIGHT)
     assert claimed["status"] == "pending" and claimed["owner"] and claimed["sent_at"] is None, claimed
-    assert ledger(database, NUDGED_LATER) == []
-    plan_after_first_kill = stored_plan(database, PLANNER)  # whole, old or new: nothing was promised yet
+    assert await stored.ledger(NUDGED_LATER) == []
+    plan_after_first_kill = await stored.plan(PLANNER)  # whole, old or new: nothing was promised yet
     if plan_after_first_kill.made_at == old_plan.made_at:
         assert plan_after_first_kill == old_plan
-    assert stored_progress(database, PLANNER) == progress
+    assert await stored.progress(PLANNER) == progress
 
     # -- run 2: the questionnaire resumes; killed with a new plan and a button answer confirmed
-    async with bot_process(api, tmp_path, real_index) as bot:
+    async with bot_process(api, tmp_path, real_index, database_url) as bot:
         [profile] = await me.say("/profile")
         assert "Current role: marketing coordinator" in plain(profile) and "Target: not set" in plain(profile)
         [resumed] = await me.say("/start")
@@ -225,19 +244,19 @@ async def test_kill_9_mid_questionnaire_mid_plan_change_and_mid_nudge_loses_noth
         assert done_name is None or ("x", 1, done_name) in plan_lines(shown)  # progress is kept per credential
         await planner.say("/plan new")
 
-        await let_a_due_nudge_finish(database, NUDGED_LATER, due)
+        await let_a_due_nudge_finish(stored, NUDGED_LATER, due)
         new_plan_message = await reply_held(planner, "n:yes", button=True)
         assert "Here is your new plan" in plain(new_plan_message)
         assert "(5/8)" in plain(await reply_held(me, "b:ask:hours:10", button=True))
         await bot.kill()
 
-    new_plan = stored_plan(database, PLANNER)  # the plan the user was shown, whole
+    new_plan = await stored.plan(PLANNER)  # the plan the user was shown, whole
     assert new_plan.made_at != old_plan.made_at
     assert [(p, n) for _, p, n in plan_lines(new_plan_message)] == [(p, n) for p, _, n in new_plan.steps]
-    assert stored_progress(database, PLANNER) == progress
+    assert await stored.progress(PLANNER) == progress
 
     # -- run 3: the questionnaire resumes again; killed right after the last answer was confirmed
-    async with bot_process(api, tmp_path, real_index) as bot:
+    async with bot_process(api, tmp_path, real_index, database_url) as bot:
         [profile] = await me.say("/profile")
         for fact in ("marketing coordinator", "Target: Data Analyst", "Experience: intermediate", "Hours a week: 10"):
             assert fact in plain(profile), fact
@@ -253,14 +272,14 @@ async def test_kill_9_mid_questionnaire_mid_plan_change_and_mid_nudge_loses_noth
         [shown] = await planner.say("/plan")
         assert plan_lines(shown) == plan_lines(new_plan_message)
 
-        await let_a_due_nudge_finish(database, NUDGED_LATER, due)
+        await let_a_due_nudge_finish(stored, NUDGED_LATER, due)
         # "saved" is sent once the questionnaire is closed, and the kill lands before the first advice
         assert "profile is saved" in plain(await reply_held(me, "yes please"))
         await bot.kill()
-    assert open_questionnaires(database, NEWCOMER) == []
+    assert await stored.open_questionnaires(NEWCOMER) == []
 
     # -- run 4: every confirmed answer is there; the nudge scheduled by run 1 has come, once
-    async with bot_process(api, tmp_path, real_index):
+    async with bot_process(api, tmp_path, real_index, database_url):
         [profile] = await me.say("/profile")
         text = plain(profile)
         for fact in (
@@ -280,12 +299,12 @@ async def test_kill_9_mid_questionnaire_mid_plan_change_and_mid_nudge_loses_noth
         assert not re.search(r"\(\d/8\)", plain(welcome) + plain(no_plan_yet))
 
         wait = max(0.0, (due - dt.datetime.now(dt.UTC)).total_seconds()) + 60
-        await until_sent(database, NUDGED_LATER, within=wait)
+        await until_sent(stored, NUDGED_LATER, within=wait)
         await asyncio.sleep(1.5)  # a nudge sent twice would follow at once
 
     assert len(nudges_to(api, NUDGED_LATER)) == 1
     assert len(sends_to(api, NUDGED_IN_FLIGHT)) == 1  # the nudge killed on its way never went out again
     # the ledger tells why: claimed by the killed process and never confirmed; the other sent after a restart
-    assert ledger(database, NUDGED_IN_FLIGHT) == [claimed]
-    [sent] = ledger(database, NUDGED_LATER)
+    assert await stored.ledger(NUDGED_IN_FLIGHT) == [claimed]
+    [sent] = await stored.ledger(NUDGED_LATER)
     assert sent["status"] == "sent" and sent["attempts"] == 1 and sent["owner"] != claimed["owner"], sent

@@ -30,8 +30,8 @@ from bot.store.profiles import PROFILE_COLUMNS
 from bot.store.tables import metadata
 from ingest.schema import Domain, Level
 from tests.conftest import ROOT
+from tests.support.databases import BACKENDS, TEST_DATABASE_URL, skip_unless_postgres, sqlite_url
 
-POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ALICE, BOB = 1001, 2002
 
 
@@ -46,38 +46,18 @@ class Database:
         return await Store.open(self.url, schema=self.schema)
 
 
-async def _postgres_error() -> str | None:
-    import asyncpg
-
-    try:
-        connection = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/test", timeout=5)
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        return f"{type(exc).__name__}: {exc}"
-    await connection.close()
-    return None
-
-
-@pytest.fixture(scope="session")
-def postgres_error() -> str | None:
-    return asyncio.run(_postgres_error())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def database(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_error: str | None
-) -> AsyncIterator[Database]:
+@pytest.fixture(params=BACKENDS)
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     if request.param == "sqlite":
-        # a directory that does not exist yet: the store creates it
-        yield Database(f"sqlite+aiosqlite:///{(tmp_path / 'data' / 'bot.sqlite3').as_posix()}")
+        yield Database(sqlite_url(tmp_path))
         return
-    if postgres_error is not None:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432/test is unreachable ({postgres_error})")
+    skip_unless_postgres()
     schema = f"t_{uuid.uuid4().hex}"
-    admin = create_engine(POSTGRES_URL)
+    admin = create_engine(TEST_DATABASE_URL)
     try:
         async with admin.begin() as connection:
             await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        yield Database(POSTGRES_URL, schema)
+        yield Database(TEST_DATABASE_URL, schema)
         async with admin.begin() as connection:
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:

@@ -44,9 +44,16 @@ def assert_valid_telegram_html(text: str) -> None:
 
 
 @pytest.fixture
-async def running_bot(bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path) -> AsyncIterator[FakeBotApi]:
+async def running_bot(
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path, database_url: str
+) -> AsyncIterator[FakeBotApi]:
+    """The bot on each database: the questionnaire and the follow-up questions keep their state there."""
     settings = load_settings(
-        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=bot_api.base_url, data_dir=tmp_path
+        _env_file=None,
+        telegram_bot_token=TEST_TOKEN,
+        telegram_base_url=bot_api.base_url,
+        data_dir=tmp_path,
+        database_url=database_url,
     )
     app = build_application(settings, advisor=advisor)
     async with running(app, poll_timeout=1):

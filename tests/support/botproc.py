@@ -28,8 +28,11 @@ REPLY_WITHIN_SECONDS = 60.0
 _runs = itertools.count(1)  # numbers each process's log file
 
 
-def bot_env(api: FakeBotApi, data_dir: Path, index: Path) -> dict[str, str]:
-    """The environment of a bot process that talks only to `api` and keeps its files under `data_dir`."""
+def bot_env(api: FakeBotApi, data_dir: Path, index: Path, database_url: str | None = None) -> dict[str, str]:
+    """The environment of a bot process that talks only to `api` and keeps its files under `data_dir`.
+
+    The database is the SQLite file in `data_dir` unless `database_url` names another.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "LLM_", "DATABASE_", "CHROMA_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=api.token,
@@ -42,6 +45,8 @@ def bot_env(api: FakeBotApi, data_dir: Path, index: Path) -> dict[str, str]:
         USER_MESSAGES_PER_MINUTE="1000",
         MODEL_CACHE_DIR=str(MODEL_CACHE),  # the ONNX export, made once for the whole test run
     )
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return env
 
 
@@ -68,11 +73,14 @@ def held_calls(api: FakeBotApi, method: str) -> list[Call]:
 class BotProcess:
     """One run of `python -m bot`; its log goes to a file so that a failing test can show it."""
 
-    def __init__(self, api: FakeBotApi, data_dir: Path, index: Path, log: Path) -> None:
+    def __init__(
+        self, api: FakeBotApi, data_dir: Path, index: Path, log: Path, database_url: str | None = None
+    ) -> None:
         self.api = api
         self.data_dir = data_dir
         self.index = index
         self.log = log
+        self.database_url = database_url
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -84,7 +92,7 @@ class BotProcess:
                 "-m",
                 "bot",
                 cwd=ROOT,
-                env=bot_env(self.api, self.data_dir, self.index),
+                env=bot_env(self.api, self.data_dir, self.index, self.database_url),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
@@ -118,9 +126,11 @@ class BotProcess:
 
 
 @asynccontextmanager
-async def bot_process(api: FakeBotApi, data_dir: Path, index: Path) -> AsyncIterator[BotProcess]:
+async def bot_process(
+    api: FakeBotApi, data_dir: Path, index: Path, database_url: str | None = None
+) -> AsyncIterator[BotProcess]:
     """A started bot process; it is killed on the way out if the test has not killed it already."""
-    bot = BotProcess(api, data_dir, index, data_dir / f"bot-{next(_runs)}.log")
+    bot = BotProcess(api, data_dir, index, data_dir / f"bot-{next(_runs)}.log", database_url)
     try:
         await bot.start()
         yield bot
