@@ -749,3 +749,37 @@ async def test_a_stale_claim_is_taken_over_once_and_a_tried_one_never(store: Sto
     assert await store.ledger.take_over_stale("late", dt.timedelta(0)) == []  # both were tried now
     entry = await store.ledger.get(ALICE, "2026-W50")
     assert entry is not None and entry.owner == new_owner and entry.attempts == 1
+
+
+class _ScriptedCursor:
+    """A cursor whose journal mode and WAL switch follow a script: SQLite's lock refusal is hard to time."""
+
+    def __init__(self, modes: list[str], switch_errors: list[Exception | None]) -> None:
+        self.modes, self.switch_errors, self.switches = modes, switch_errors, 0
+
+    def execute(self, statement: str) -> None:
+        if statement.endswith("=WAL"):
+            self.switches += 1
+            error = self.switch_errors.pop(0)
+            if error is not None:
+                raise error
+
+    def fetchone(self) -> tuple[str]:
+        return (self.modes.pop(0),)
+
+
+def test_a_refused_switch_to_wal_looks_again_and_other_errors_stand() -> None:
+    from bot.store.engine import ensure_wal
+
+    # another process switched the new file to WAL while this one was refused
+    raced = _ScriptedCursor(["delete", "wal"], [OSError("database is locked")])
+    ensure_wal(raced)
+    assert raced.switches == 1
+    # refused twice, then this process switches it itself
+    retried = _ScriptedCursor(["delete", "delete", "delete"], [OSError("database is locked")] * 2 + [None])
+    ensure_wal(retried)
+    assert retried.switches == 3
+    with pytest.raises(OSError, match="disk I/O error"):
+        ensure_wal(_ScriptedCursor(["delete"], [OSError("disk I/O error")]))
+    with pytest.raises(OSError, match="locked"):
+        ensure_wal(_ScriptedCursor(["delete"] * 100, [OSError("database is locked")] * 100), within_seconds=0.1)

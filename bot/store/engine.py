@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,30 @@ def _make_parent_dir(url: URL) -> None:
     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
+def ensure_wal(cursor: Any, within_seconds: float = 30.0) -> None:
+    """Put the database file in WAL mode unless it already is.
+
+    SQLite can refuse the switch with "database is locked" at once, without waiting out busy_timeout,
+    when another process opening the same new file holds a lock at that moment; that process is about
+    to switch it too, so look again shortly.
+    """
+    deadline = time.monotonic() + within_seconds
+    pause = 0.02
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute(SQLITE_WAL)
+            return
+        except Exception as error:  # the driver's OperationalError, as the async adapter raises it
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        # only while a new database file is being opened by several processes at once
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -57,9 +82,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         try:
             for pragma in SQLITE_PRAGMAS:
                 cursor.execute(pragma)
-            cursor.execute("PRAGMA journal_mode")
-            if str(cursor.fetchone()[0]).lower() != "wal":
-                cursor.execute(SQLITE_WAL)
+            ensure_wal(cursor)
         finally:
             cursor.close()
 
