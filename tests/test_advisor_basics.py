@@ -104,3 +104,29 @@ def test_dense_hits_are_scored_by_cosine_similarity(advisor: Advisor) -> None:
         assert abs(hit.score - similarity) < 1e-4
     filtered = dense.search(vector, 8, where={"kind": "credential"})
     assert filtered and all(h.chunk.kind == "credential" for h in filtered)
+
+
+def test_a_request_that_names_no_field_is_asked_which_field(advisor: Advisor) -> None:
+    for question in ("which exam should i take?", "what is a good cert"):
+        answer = advisor.answer(question)
+        assert answer.recommendations == [], question
+        assert "Which field are you aiming at?" in answer.text
+
+
+def test_a_request_about_a_topic_the_catalog_does_not_cover_is_not_answered_with_other_credentials(
+    advisor: Advisor,
+) -> None:
+    for question in ("certification for truck drivers", "CPA exam"):
+        answer = advisor.answer(question)
+        assert answer.recommendations == [], question
+        assert "I don't know that" in answer.text
+
+
+def test_a_topic_without_a_field_keyword_still_finds_its_credentials(advisor: Advisor) -> None:
+    answer = advisor.answer("I want to learn Linux")
+    assert answer.recommendations and any("linux" in r.name.lower() for r in answer.recommendations)
+
+
+def test_the_profile_goal_answers_a_request_that_names_no_field(advisor: Advisor) -> None:
+    answer = advisor.answer("which exam should i take?", Profile(target_domain="cloud"))
+    assert answer.recommendations and all("cloud" in r.domains for r in answer.recommendations)

@@ -332,6 +332,15 @@ def compose_smalltalk(question: str) -> str:
     )
 
 
+def compose_which_field() -> str:
+    return (
+        "Which field are you aiming at? Credentials only make sense for a direction: tell me the field or the "
+        'job you want, for example "which cert for cloud?" or "I\'m in marketing, how do I become a data '
+        'analyst?". Your level, weekly time and budget help too, and /start saves them in your profile so '
+        'that "what should I take next?" works on its own.'
+    )
+
+
 def compose_unknown() -> str:
     return (
         "I don't know that: nothing in my catalog matches it well enough to give you a grounded answer. " + CAPABILITIES

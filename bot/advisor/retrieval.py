@@ -72,6 +72,99 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in _STOPWORDS]
 
 
+# Words that ask for a credential without saying what it should be about.
+_REQUEST_WORDS = frozenset(
+    [
+        "cert",
+        "certs",
+        "certificate",
+        "certificates",
+        "certification",
+        "certifications",
+        "certified",
+        "certify",
+        "credential",
+        "credentials",
+        "micro",
+        "exam",
+        "exams",
+        "test",
+        "course",
+        "courses",
+        "program",
+        "programme",
+        "programs",
+        "training",
+        "qualification",
+        "qualifications",
+        "badge",
+        "badges",
+        "good",
+        "best",
+        "top",
+        "great",
+        "right",
+        "easy",
+        "easiest",
+        "quick",
+        "quickest",
+        "fast",
+        "popular",
+        "recommend",
+        "recommended",
+        "recommendation",
+        "suggest",
+        "suggestion",
+        "something",
+        "anything",
+        "one",
+        "take",
+        "study",
+        "next",
+        "learn",
+        "learning",
+        "start",
+        "begin",
+        "first",
+        "need",
+        "like",
+        "would",
+        "could",
+        "think",
+        "about",
+        "there",
+        "any",
+        "some",
+        "worth",
+        "valuable",
+        "useful",
+        "option",
+        "options",
+        "choose",
+        "pick",
+        "us",
+        "now",
+        "today",
+        "this",
+        "year",
+        "new",
+        "do",
+        "doing",
+        "help",
+        "kind",
+        "sort",
+        "type",
+        "types",
+        "list",
+    ]
+)
+
+
+def topic_terms(question: str) -> list[str]:
+    """The words of a request that say what it is about ("linux" in "I want to learn Linux"), if any."""
+    return [t for t in tokenize(question) if t not in _REQUEST_WORDS and not t.isdigit()]
+
+
 @dataclass(frozen=True)
 class Scored:
     chunk: IndexedChunk
@@ -127,6 +220,14 @@ class LexicalIndex:
         self.chunks = list(chunks)
         corpus = [tokenize(f"{c.title} {c.title} {c.text}") for c in self.chunks]
         self._bm25 = Bm25Okapi(corpus) if corpus else None
+
+    def mentions(self, terms: Sequence[str], kind: str) -> bool:
+        """Whether any chunk of this kind holds any of the terms."""
+        if self._bm25 is None:
+            return False
+        return any(
+            self.chunks[number].kind == kind for term in terms for number, _ in self._bm25.postings.get(term, ())
+        )
 
     def search(self, query: str, k: int, kinds: Sequence[str] | None = None) -> list[Scored]:
         tokens = tokenize(query)

@@ -24,7 +24,14 @@ from bot.advisor import composer
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation, Turn
 from bot.advisor.ranking import Candidate, rank, resolve_retired
-from bot.advisor.retrieval import DenseIndex, LexicalIndex, Scored, facet_filters, reciprocal_rank_fusion
+from bot.advisor.retrieval import (
+    DenseIndex,
+    LexicalIndex,
+    Scored,
+    facet_filters,
+    reciprocal_rank_fusion,
+    topic_terms,
+)
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance, understand
 from bot.advisor.vocabulary import Vocabulary
@@ -247,6 +254,14 @@ class Advisor:
             and retrieved.best_credential_similarity < RELEVANT_SIMILARITY
         ):
             return self._reply(question, u, composer.compose_unknown(), [], sources)
+        if _names_no_field(facets, profile):
+            # Nearest neighbours of "which exam should I take?" are arbitrary, and those of "certs for
+            # truck drivers" are credentials for other jobs: ask for the field, or say it is not covered.
+            topic = topic_terms(question)
+            if not topic and not _constrained(facets):
+                return self._reply(question, u, composer.compose_which_field(), [], sources)
+            if topic and not self.state.lexical.mentions(topic, "credential"):
+                return self._reply(question, u, composer.compose_unknown(), [], sources)
         return self._reply(
             question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources
         )
@@ -331,6 +346,23 @@ class Advisor:
             sources=sources.sources,
             facets=u.facets,
         )
+
+
+def _names_no_field(facets: Facets, profile: Profile | None) -> bool:
+    """A request for credentials that says nothing of the field, job or provider, with no goal on file."""
+    goal = profile is not None and (profile.target_domain is not None or bool(profile.target_role))
+    return not (facets.domains or facets.credential_ids or facets.target_occupation or facets.providers or goal)
+
+
+def _constrained(facets: Facets) -> bool:
+    """Whether the request sets a level, a budget or a weekly time, which is enough to go on."""
+    return (
+        facets.level is not None
+        or facets.budget_usd is not None
+        or facets.free_only
+        or facets.hours_per_week is not None
+        or facets.vendor_neutral
+    )
 
 
 def _prefer_guidance(chunks: Sequence[IndexedChunk]) -> list[IndexedChunk]:
