@@ -25,8 +25,8 @@ from bench.report import cell, percentile, percentiles_over_runs, spread, table,
 from bot.advisor import Advisor, Answer, Intent, composer
 from bot.advisor import service as advisor_service
 from bot.advisor.ranking import Candidate
-from bot.advisor.retrieval import Scored, facet_filters, reciprocal_rank_fusion
-from bot.advisor.service import DENSE_K, FILTERED_ENOUGH, FILTERED_K, LEXICAL_K, Retrieved
+from bot.advisor.retrieval import reciprocal_rank_fusion
+from bot.advisor.service import DENSE_K, LEXICAL_K, Retrieved, gather
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import understand
 from ingest.embeddings import SentenceTransformerEmbeddings
@@ -84,24 +84,9 @@ def staged_retrieve(advisor: Advisor, query: str, facets: Any, ms: dict[str, flo
     t2 = time.perf_counter()
     lexical = state.lexical.search(query, LEXICAL_K)
     t3 = time.perf_counter()
-    filtered: list[list[Scored]] = []
-    for where in facet_filters(facets):
-        filtered.append(state.dense.search(vector, FILTERED_K, where=where))
-        if len(filtered[-1]) >= FILTERED_ENOUGH:
-            break
+    filtered = advisor.filtered_searches(vector, facets)
     t4 = time.perf_counter()
-    fused = reciprocal_rank_fusion(dense, lexical, *filtered)
-    out = Retrieved()
-    for hit in dense:
-        if hit.chunk.kind == "credential":
-            out.best_credential_similarity = max(out.best_credential_similarity, hit.score)
-    for hit in fused:
-        if hit.chunk.kind == "credential":
-            out.credentials.setdefault(hit.chunk.record_id, hit.score)
-        elif hit.chunk.kind == "guide":
-            out.guides.append(hit.chunk)
-        elif hit.chunk.kind == "occupation":
-            out.occupations.append(hit.chunk)
+    out = gather(dense, reciprocal_rank_fusion(dense, lexical, *filtered))
     t5 = time.perf_counter()
     ms.update(
         embedding=(t1 - t0) * 1000,

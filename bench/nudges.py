@@ -28,6 +28,7 @@ from sqlalchemy import func, insert, select
 from telegram.ext import Application
 
 from bench.__main__ import _cpu_model
+from bench.telegram_load import bot_settings
 from bot.advisor import Advisor, Profile
 from bot.config import Settings, load_settings
 from bot.context import BotServices
@@ -201,22 +202,10 @@ async def ledger_counts(url: str) -> dict[str, dict[str, int]]:
 async def bench(count: int, lead: float, settle: float) -> dict[str, Any]:
     base = load_settings()
     with tempfile.TemporaryDirectory(prefix="nudge-bench-") as tmp:
-        data_dir = Path(tmp)
-        url = f"sqlite+aiosqlite:///{(data_dir / 'bot.sqlite3').as_posix()}"
-        # Only the index and the model come from the environment; the database and the Bot API are the benchmark's.
-        settings = load_settings(
-            _env_file=None,
-            telegram_bot_token=TOKEN,
-            data_dir=data_dir,
-            database_url=url,
-            chroma_path=base.index_path,
-            chroma_url=base.chroma_url or "",
-            embedding_model=base.embedding_model,
-            llm_model="",
-            allowed_user_ids="",
-            admin_user_ids="",
-            log_level="WARNING",
-        )
+        # the Bot API server's URL is set once it runs (deliver)
+        settings = bot_settings(base, None, Path(tmp))
+        assert settings.database_url is not None
+        url = settings.database_url
         configure_logging(settings, quiet=True)
         advisor = build_advisor(settings)
         t0 = time.perf_counter()

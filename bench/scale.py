@@ -89,28 +89,15 @@ def run(ctx: BenchContext, factors: tuple[int, ...] = DEFAULT_FACTORS) -> dict[s
 def render(result: dict[str, Any]) -> str:
     rows = []
     for f in result["factors"]:
+        size = (f"{f['factor']}x", f["records"], f["chunks"], f["ingest_seconds"], f["index_size_mb"])
         if f["latency"] is None:
-            rows.append(
-                (
-                    f"{f['factor']}x",
-                    f["records"],
-                    f["chunks"],
-                    f["ingest_seconds"],
-                    f["index_size_mb"],
-                    "fails",
-                    *[""] * 6,
-                )
-            )
+            rows.append((*size, "fails", *[""] * 6))
             continue
         answer, stages = f["latency"]["answer_ms"], f["latency"]["stages"]
         biggest = max(STAGES, key=lambda s: stages[s]["mean_ms"]["median"])
         rows.append(
             (
-                f"{f['factor']}x",
-                f["records"],
-                f["chunks"],
-                f["ingest_seconds"],
-                f["index_size_mb"],
+                *size,
                 f["advisor_load_seconds"],
                 cell(answer["p50"]),
                 cell(answer["p95"]),

@@ -84,16 +84,22 @@ def plan_load(
     return LoadPlan(chats, expected)
 
 
-def bot_settings(base: Settings, api_url: str, data_dir: Path) -> Settings:
-    """The bot's settings for a benchmark: the index and model from the environment, the rest the benchmark's."""
+def bot_settings(base: Settings, api_url: str | None, data_dir: Path) -> Settings:
+    """The bot's settings for a benchmark: the index and model from the environment, the rest the benchmark's.
+
+    The database is a new SQLite file in `data_dir`; `api_url` None leaves the Bot API URL to be set later.
+    """
     return load_settings(
         _env_file=None,
         telegram_bot_token=TOKEN,
-        telegram_base_url=api_url,
+        **({"telegram_base_url": api_url} if api_url else {}),
         data_dir=data_dir,
         chroma_path=base.index_path,
         chroma_url=base.chroma_url or "",
         embedding_model=base.embedding_model,
+        embedding_backend=base.embedding_backend,
+        # the ONNX export already made for this checkout, not a new one in every run's data directory
+        model_cache_dir=base.model_cache_path,
         llm_model="",
         allowed_user_ids="",
         admin_user_ids="",

@@ -173,24 +173,17 @@ class Advisor:
         vector = self.embeddings.embed_query(query)
         dense = state.dense.search(vector, DENSE_K)
         lexical = state.lexical.search(query, LEXICAL_K)
+        filtered = self.filtered_searches(vector, facets)
+        return gather(dense, reciprocal_rank_fusion(dense, lexical, *filtered))
+
+    def filtered_searches(self, vector: Sequence[float], facets: Facets) -> list[list[Scored]]:
+        """Dense searches within the facets the question names, strictest first."""
         filtered: list[list[Scored]] = []
-        for where in facet_filters(facets):  # strictest first
-            filtered.append(state.dense.search(vector, FILTERED_K, where=where))
+        for where in facet_filters(facets):
+            filtered.append(self.state.dense.search(vector, FILTERED_K, where=where))
             if len(filtered[-1]) >= FILTERED_ENOUGH:
                 break  # the looser filter would only repeat what the strict one found
-        fused = reciprocal_rank_fusion(dense, lexical, *filtered)
-        out = Retrieved()
-        for hit in dense:
-            if hit.chunk.kind == "credential":
-                out.best_credential_similarity = max(out.best_credential_similarity, hit.score)
-        for hit in fused:
-            if hit.chunk.kind == "credential":
-                out.credentials.setdefault(hit.chunk.record_id, hit.score)
-            elif hit.chunk.kind == "guide":
-                out.guides.append(hit.chunk)
-            elif hit.chunk.kind == "occupation":
-                out.occupations.append(hit.chunk)
-        return out
+        return filtered
 
     def _settle_intent(self, u: Understanding, retrieved: Retrieved, question: str) -> None:
         """A question that names no field but reads like a request: trust retrieval, or admit not knowing."""
@@ -346,6 +339,22 @@ class Advisor:
             sources=sources.sources,
             facets=u.facets,
         )
+
+
+def gather(dense: Sequence[Scored], fused: Sequence[Scored]) -> Retrieved:
+    """Sort the fused hits by kind; the best dense credential similarity says whether any is relevant."""
+    out = Retrieved()
+    for hit in dense:
+        if hit.chunk.kind == "credential":
+            out.best_credential_similarity = max(out.best_credential_similarity, hit.score)
+    for hit in fused:
+        if hit.chunk.kind == "credential":
+            out.credentials.setdefault(hit.chunk.record_id, hit.score)
+        elif hit.chunk.kind == "guide":
+            out.guides.append(hit.chunk)
+        elif hit.chunk.kind == "occupation":
+            out.occupations.append(hit.chunk)
+    return out
 
 
 def _names_no_field(facets: Facets, profile: Profile | None) -> bool:
