@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pytest
 
+from bot.advisor import understanding
 from bot.advisor.catalog import Catalog
 from bot.advisor.models import Intent, Profile, Turn
 from bot.advisor.understanding import CHEAP_BUDGET_USD, Understanding, understand
@@ -157,6 +159,41 @@ def test_budget(ask: Asker, question: str, budget: float | None, free_only: bool
     facets = ask(question).facets
     assert facets.budget_usd == budget
     assert facets.free_only is free_only
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text"),
+    [
+        (understanding._MONEY, "12,345 usd"),
+        (understanding._MONEY, "$12,345"),
+        (understanding._MONEY, "1" * 200 + " dollars"),
+        (understanding._BUDGET, "under 12,345"),
+        (understanding._BUDGET, "budget of $ 2,500k"),
+        (understanding._HOURS, "12.5 hours a week"),
+        (understanding._HOURS, "1" * 200 + " hrs per week"),
+    ],
+)
+def test_numbers_are_matched_only_from_where_they_start(pattern: re.Pattern[str], text: str) -> None:
+    """A match that could begin inside a run of digits makes a search quadratic in the run's length.
+
+    Python's `re` counts no steps, so the property that keeps the search linear is checked instead: from any
+    position inside a number, the pattern does not match. The figures are printed by `python -m bench.hostile_text`.
+    """
+    assert pattern.search(text) is not None
+    inside = [i for i in range(1, len(text)) if text[i - 1] in "0123456789,." and text[i].isdigit()]
+    assert inside
+    assert [i for i in inside if pattern.match(text, i) is not None] == []
+
+
+@pytest.mark.parametrize(
+    ("question", "budget"),
+    [
+        ("cloud cert, I can spend " + "0" * 3000 + "500 dollars", 500.0),
+        ("cloud cert under $1,500 " + "1," * 1500, 1500.0),
+    ],
+)
+def test_long_numbers_still_read_as_amounts(ask: Asker, question: str, budget: float) -> None:
+    assert ask(question).facets.budget_usd == budget
 
 
 @pytest.mark.parametrize(

@@ -107,11 +107,15 @@ _ORDINAL = {
     "#2": 1,
     "#3": 2,
 }
+# User text reaches these, up to Telegram's 4,096 characters. A number may only start where a number starts
+# (the look-behinds) and is taken whole (possessive `*+`): otherwise a long run of digits is tried from each of
+# its positions, and each try backtracks through the rest of it, which is quadratic in the run's length.
 _BUDGET = re.compile(
-    r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*[$£€]?\s*(\d[\d,]*)\s*(k\b)?", re.I
+    r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*+(?:[$£€]\s*+)?(\d[\d,]*+)\s*(k\b)?",
+    re.I,
 )
-_MONEY = re.compile(r"[$£€]\s*(\d[\d,]*)|(\d[\d,]*)\s*(?:usd|dollars|bucks|eur|euros|gbp|pounds)\b", re.I)
-_HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:hours?|hrs?|h)\s*(?:a|per|/|each|every)\s*(?:week|wk)", re.I)
+_MONEY = re.compile(r"[$£€]\s*+(\d[\d,]*+)|(?<![\d,])(\d[\d,]*+)\s*+(?:usd|dollars|bucks|eur|euros|gbp|pounds)\b", re.I)
+_HOURS = re.compile(r"(?<![\d.])(\d++(?:\.\d++)?+)\s*+(?:hours?|hrs?|h)\s*+(?:a|per|/|each|every)\s*+(?:week|wk)", re.I)
 _CHEAP = re.compile(
     r"\b(cheap|cheaper|cheapest|low cost|low-cost|affordable|inexpensive|small budget|tight budget|limited budget|budget friendly|not expensive)\b",
     re.I,
