@@ -3,7 +3,8 @@
 # prompts. Everything the bot writes (the Chroma index, the SQLite database) goes to the /data volume.
 # Build and run with `docker compose up -d --build` (README, "Deployment").
 
-FROM python:3.11-slim AS build
+# One exact Python release for both stages: the virtualenv made in the first runs in the second.
+FROM python:3.11.14-slim-bookworm AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -32,7 +33,7 @@ COPY ingest ./ingest
 RUN pip install --no-deps .
 
 
-FROM python:3.11-slim
+FROM python:3.11.14-slim-bookworm
 
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

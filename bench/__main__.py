@@ -1,6 +1,6 @@
-"""`make bench`: ingest, answer latency, end to end through the Bot API, start-up and memory, and scale.
+"""`make bench`: ingest, answer latency, end to end through the Bot API, a flood, start-up and memory, and scale.
 
-    .venv/bin/python -m bench [--only ingest,latency,e2e,startup,scale] [--repeats N] [--scale 1,10,100]
+    .venv/bin/python -m bench [--only ingest,latency,e2e,flood,startup,scale] [--repeats N] [--scale 1,10,100]
 
 Prints a Markdown table per benchmark and writes bench/results/latest.json. Each figure is the
 median of repeated runs, with min and max. Benchmarks print figures; they never pass or fail.
@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import e2e, ingest_speed, latency, scale, startup
+from bench import e2e, flood, ingest_speed, latency, scale, startup
 from bench.common import RESULTS, BenchContext
 from bench.report import cpu_model, machine, table, write_json
 from bench.telegram_load import USERS, LoadPlan, plan_load
 
 _cpu_model = cpu_model  # bench.nudges imports it under this name
-BENCHMARKS = ("ingest", "latency", "e2e", "startup", "scale")
+BENCHMARKS = ("ingest", "latency", "e2e", "flood", "startup", "scale")
 DEFAULT_JSON = RESULTS / "latest.json"
 
 
@@ -113,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": lambda: ingest_speed.run(ctx),
         "latency": lambda: latency.run(ctx),
         "e2e": lambda: e2e.run(ctx, plan.get()),
+        "flood": lambda: flood.run(ctx),
         "startup": lambda: startup.run(ctx, plan.get()),
         "scale": lambda: scale.run(ctx, args.scale),
     }
@@ -120,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         "ingest": ingest_speed.render,
         "latency": latency.render,
         "e2e": e2e.render,
+        "flood": flood.render,
         "startup": startup.render,
         "scale": scale.render,
     }

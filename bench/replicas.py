@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import secrets
@@ -68,6 +69,17 @@ class Run:
     seconds: float = 0.0
     expected: int = 0
     received: int = 0
+    peak_per_second: int = 0  # all replicas' sends together, in the busiest second
+
+
+# What Telegram counts against a bot's overall limit of about 30 a second: new messages, whatever their kind.
+SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+
+
+def peak_sends_per_second(api: FakeBotApi, first_call: int = 0) -> int:
+    """The most messages the Bot API server received in any one-second window, from every replica together."""
+    moments = sorted(c.at for c in api.calls[first_call:] if c.method in SENDS and c.ok)
+    return max((bisect.bisect_left(moments, start + 1.0) - i for i, start in enumerate(moments)), default=0)
 
 
 async def create_database() -> tuple[str, str]:
@@ -195,6 +207,7 @@ async def question_load(api: FakeBotApi, replicas: list[Replica], secret: str, u
         started = time.monotonic()
         await asyncio.gather(*(one_user(FIRST_USER + n) for n in range(users)))
         run.seconds = time.monotonic() - started
+    run.peak_per_second = peak_sends_per_second(api)
     run.received = sum(len(api.sent_messages(FIRST_USER + n)) for n in range(users))
     return run
 
@@ -228,6 +241,7 @@ async def nudge_run(api: FakeBotApi, chroma_url: str, work: Path, users: int) ->
             "delivered": sum(1 for u in wanted if per_user[u] >= 1),
             "duplicates": sum(max(0, per_user[u] - 1) for u in wanted),
             "lost": sum(1 for u in wanted if per_user[u] == 0),
+            "peak_sends_per_second": peak_sends_per_second(api, first_call),
             "seconds_from_start": round((max(c.at for c in sends) - started) if sends else float("nan"), 1),
             "ledger": week,
         }
@@ -274,6 +288,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "p50_seconds": spread(percentile(r.latencies, 50) for r in done),
             "p95_seconds": spread(percentile(r.latencies, 95) for r in done),
             "replies": [f"{r.received}/{r.expected}" for r in done],
+            "peak_sends_per_second": spread(r.peak_per_second for r in done),
         }
         for count, done in runs.items()
     }
@@ -292,22 +307,24 @@ def report(result: dict[str, Any]) -> str:
             fig(load["replies_per_second"], 1),
             fig(load["p50_seconds"]),
             fig(load["p95_seconds"]),
+            fig(load["peak_sends_per_second"], 0),
             ", ".join(load["replies"]),
         ]
         for count, load in result["load"].items()
     ]
     text = f"{result['users']} users x {result['questions']} questions, webhook mode, PostgreSQL, Chroma server\n\n"
-    text += table(["replicas", "replies/s", "p50 s", "p95 s", "replies"], rows)
+    text += table(["replicas", "replies/s", "p50 s", "p95 s", "peak sends/s (all replicas)", "replies"], rows)
     nudges = result["nudges"]
     if nudges:
         text += "\n\nNudges due at once, two replicas\n\n" + table(
-            ["users", "delivered", "duplicates", "lost", "seconds from start"],
+            ["users", "delivered", "duplicates", "lost", "peak sends/s (both)", "seconds from start"],
             [
                 [
                     nudges["users"],
                     nudges["delivered"],
                     nudges["duplicates"],
                     nudges["lost"],
+                    nudges["peak_sends_per_second"],
                     nudges["seconds_from_start"],
                 ]
             ],

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
-from bot.config import SettingsError, load_settings
+from bot.config import Settings, SettingsError, load_settings
 from bot.llm.model import LLMConfigError
 from bot.llm.prompts import PromptError
-from bot.logging_setup import configure_logging
+from bot.logging_setup import RedactTokens, configure_logging, settings_secrets
 from ingest.embeddings import EmbeddingModelError
 from ingest.index import IndexUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Failures whose message already says what to fix.
+_EXPLAINED = (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError)
+# an error line stays readable even when an exception carries a whole page
+_MAX_ERROR_CHARS = 500
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +33,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def report(settings: Settings, problem: str) -> None:
+    """One line on stderr, without secrets: tokens and keys, whole or URL-encoded, never leave the process."""
+    line = " ".join(RedactTokens(settings_secrets(settings)).redact(problem).split())
+    if len(line) > _MAX_ERROR_CHARS:
+        line = line[: _MAX_ERROR_CHARS - 3] + "..."
+    print(f"error: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -34,26 +50,40 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     configure_logging(settings, quiet=args.command == "ask")
     try:
-        if args.command == "ask":
-            from bot.cli import main_ask
-            from bot.services import build_advisor, build_llm
-
-            return main_ask(build_advisor(settings), args.question, args.profile, args.json, build_llm(settings))
-        from bot.memory import cap_heap_arenas
-
-        cap_heap_arenas()  # the chat and the bot run for days: before any thread allocates
-        if args.command == "chat" or settings.telegram_bot_token is None:
-            from bot.terminal import run_terminal_chat
-
-            return run_terminal_chat(settings, explain_token=args.command != "chat")
-        from bot.serving import run_bot
-
-        return run_bot(settings)
-    except (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _run(args, settings)
     except KeyboardInterrupt:
         return 130
+    except _EXPLAINED as error:
+        report(settings, str(error))
+        return 1
+    except Exception as error:
+        # Anything else is still one line: a traceback would reach stderr outside the redacting log handler,
+        # and the messages of some libraries quote the token. The whole story is logged (redacted) at DEBUG.
+        logger.debug("the bot stopped on an unexpected error", exc_info=True)
+        report(settings, f"the bot stopped: {type(error).__name__}: {error}")
+        return 1
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "ask":
+        from bot.cli import main_ask
+        from bot.services import build_advisor, build_llm
+
+        return main_ask(build_advisor(settings), args.question, args.profile, args.json, build_llm(settings))
+    from bot.memory import cap_heap_arenas
+
+    cap_heap_arenas()  # the chat and the bot run for days: before any thread allocates
+    if args.command == "chat" or settings.telegram_bot_token is None:
+        from bot.terminal import run_terminal_chat
+
+        return run_terminal_chat(settings, explain_token=args.command != "chat")
+    from bot.serving import StartupError, run_bot
+
+    try:
+        return run_bot(settings)
+    except StartupError as error:
+        report(settings, str(error))
+        return 1
 
 
 if __name__ == "__main__":

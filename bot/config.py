@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.embeddings import DEFAULT_MODEL
@@ -17,6 +17,14 @@ from ingest.embeddings import DEFAULT_MODEL
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_HTTP_PORT = 8080
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+# The fewest days each retention setting may keep its data, when it is not 0 (keep for good). The ledger
+# must outlive the weeks a weekly nudge is checked against; a user must be away for a while to be forgotten.
+RETENTION_MINIMUM_DAYS = {
+    "retention_turns_days": 1,
+    "retention_ledger_days": 14,
+    "retention_inactive_user_days": 30,
+    "retention_questionnaire_days": 1,
+}
 
 
 def _id_list(value: Any) -> Any:
@@ -48,11 +56,18 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     llm_daily_requests_per_user: int = Field(default=50, ge=0, le=100_000)
+    # the longest answer (in tokens) a model may write; about 250 words are asked for, 800 leaves room
+    llm_max_tokens: int = Field(default=800, ge=1, le=100_000)
     user_messages_per_minute: int = Field(default=20, ge=1, le=10_000)
     allowed_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # a nudge claimed but not tried for this long is taken over from its (dead) process by another
     nudge_claim_lease_seconds: float = Field(default=120.0, ge=1, le=86_400)
+    # Days kept before the daily clean-up deletes them; 0 keeps them for good (see RETENTION_MINIMUM_DAYS)
+    retention_turns_days: int = Field(default=90, ge=0, le=36_500)
+    retention_ledger_days: int = Field(default=400, ge=0, le=36_500)
+    retention_inactive_user_days: int = Field(default=730, ge=0, le=36_500)
+    retention_questionnaire_days: int = Field(default=30, ge=0, le=36_500)
     webhook_url: str | None = None  # set: Telegram pushes updates here instead of the bot polling
     webhook_secret: SecretStr | None = None  # default: derived from the bot token, the same on every replica
     http_host: str = "127.0.0.1"
@@ -125,6 +140,14 @@ class Settings(BaseSettings):
         value = value.strip()
         if value and ":" not in value:
             raise ValueError('must be "provider:model", e.g. openai:gpt-4o-mini or ollama:llama3.1')
+        return value
+
+    @field_validator(*RETENTION_MINIMUM_DAYS)
+    @classmethod
+    def _long_enough(cls, value: int, info: ValidationInfo) -> int:
+        least = RETENTION_MINIMUM_DAYS[str(info.field_name)]
+        if 0 < value < least:
+            raise ValueError(f"must be 0 (keep for good) or at least {least} days")
         return value
 
     @field_validator("log_level")

@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.advisor import Advisor
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
+from bot.dialog.export import DataExport
 from bot.guard import Access, SharedRateLimiter
 from bot.http_server import HttpServer
 from bot.prompts import Texts
@@ -23,6 +24,7 @@ class BotServices:
     advisor: Advisor | None = None
     assistant: Assistant | None = None
     admin: AdminDesk | None = None
+    exports: DataExport | None = None
     broadcasts: BroadcastSender | None = None
     texts: Texts | None = None
     scheduler: NudgeScheduler | None = None
@@ -57,6 +59,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[object, object], dict[object
         if admin is None:
             raise RuntimeError("the admin commands are not ready yet")
         return admin
+
+    @property
+    def exports(self) -> DataExport:
+        exports = self.bot_data.exports
+        if exports is None:
+            raise RuntimeError("the data export is not ready yet")
+        return exports
 
     @property
     def limiter(self) -> SharedRateLimiter:

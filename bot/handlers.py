@@ -5,17 +5,19 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatType
+from telegram.constants import ChatID, ChatType
 from telegram.error import BadRequest, Conflict, NetworkError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import BotContext
+from bot.context import BotContext, BotServices
 from bot.dialog.replies import Reply, UserRef
 from bot.telegram_io import StreamedReply, send_replies
 
 logger = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. Please try again in a moment."
+PRIVATE = "Sorry, this bot is private."
+SLOW_DOWN = "You are sending messages faster than I can answer well. Please wait a minute."
 
 
 def _user(update: Update) -> UserRef | None:
@@ -49,12 +51,19 @@ async def gate(update: Update, context: BotContext) -> None:
     user, chat, message = update.effective_user, update.effective_chat, update.message
     if update.edited_message is not None or update.edited_channel_post is not None:
         raise ApplicationHandlerStop  # an edit is not a new question; answering again would repeat the bot
-    if user is None:
-        return
+    if user is None or (message is None and update.callback_query is None):
+        # channel posts and changes of membership: no handler serves them, nor counts them as someone's
+        raise ApplicationHandlerStop
+    if _sent_as_chat(update):
+        logger.info("not served: a message sent on behalf of a chat")
+        raise ApplicationHandlerStop
     services = context.bot_data
     if not services.access.may_use(user.id):
         logger.info("refused user %s: not in ALLOWED_USER_IDS", user.id)
-        await _refuse(update, "Sorry, this bot is private.")
+        if services.access.tell_refused(user.id):
+            await _refuse(update, PRIVATE)
+        elif update.callback_query is not None:
+            await update.callback_query.answer()
         raise ApplicationHandlerStop
     in_group = chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
     if in_group and message is not None and not _addressed_to_bot(update, context):
@@ -62,10 +71,28 @@ async def gate(update: Update, context: BotContext) -> None:
     decision = await context.limiter.take(user.id)  # counted in the store: every replica shares the limit
     if not decision.allowed:
         if decision.first_refusal:
-            await _refuse(update, "You are sending messages faster than I can answer well. Please wait a minute.")
+            await _refuse(update, SLOW_DOWN)
         elif update.callback_query is not None:
             await update.callback_query.answer()
         raise ApplicationHandlerStop
+
+
+async def dropped(update: Update, services: BotServices, first: bool) -> None:
+    """An update dropped before handling, its user having too many waiting: asked once to slow down."""
+    user = update.effective_user
+    told = first and user is not None and services.access.may_use(user.id) and not _sent_as_chat(update)
+    if told:
+        await _refuse(update, SLOW_DOWN)
+    elif update.callback_query is not None:
+        await update.callback_query.answer()  # the button's spinner stops either way
+
+
+def _sent_as_chat(update: Update) -> bool:
+    """Sent on behalf of a chat (anonymous admins, "send as channel"): all such share one user id and profile."""
+    message, user = update.message, update.effective_user  # a press is by its presser, whoever the post is by
+    if message is not None and message.sender_chat is not None:
+        return True
+    return user is not None and user.id in (ChatID.ANONYMOUS_ADMIN, ChatID.FAKE_CHANNEL, ChatID.SERVICE_CHAT)
 
 
 def _addressed_to_bot(update: Update, context: BotContext) -> bool:
@@ -199,6 +226,14 @@ async def forget(update: Update, context: BotContext) -> None:
         await send(update, await context.assistant.forget(user))
         if await context.assistant.onboarding_state(user) is not None:
             await context.assistant.cancel(user)
+
+
+async def export(update: Update, context: BotContext) -> None:
+    """/export: a JSON file of everything stored about the user."""
+    user = _user(update)
+    if user is not None:
+        bot_name = f"{context.bot.first_name} (@{context.bot.username})"
+        await send(update, await context.exports.export(user, bot_name))
 
 
 async def roadmap(update: Update, context: BotContext) -> None:

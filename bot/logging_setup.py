@@ -11,12 +11,23 @@ from enum import Enum
 from numbers import Number
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from bot.config import Settings
 
-# Telegram bot tokens: digits, a colon, then 30+ url-safe characters.
-_TOKEN_PATTERN = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# Telegram bot tokens: digits, a colon (or %3A, URL-encoded), then 30+ url-safe characters.
+_TOKEN_PATTERN = re.compile(r"\d{5,}(?::|%3[Aa])[A-Za-z0-9_-]{30,}")
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The ways a secret shows up in text: as it is, URL-encoded, and a bot token's secret part on its own."""
+    forms = [secret, quote(secret, safe="")]
+    head, colon, tail = secret.partition(":")
+    if colon and head.isdigit() and tail:
+        forms.append(tail)  # the part after the bot id is the secret; the id alone is public
+    # longest first, so that a token is replaced whole rather than leaving its id beside a redacted tail
+    return sorted({form for form in forms if form}, key=len, reverse=True)
 
 
 class RedactTokens(logging.Filter):
@@ -24,19 +35,20 @@ class RedactTokens(logging.Filter):
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        forms = {form for secret in secrets if secret for form in secret_forms(secret)}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
-    def _clean(self, text: str) -> str:
+    def redact(self, text: str) -> str:
         for secret in self.secrets:
             text = text.replace(secret, "[REDACTED]")
         return _TOKEN_PATTERN.sub("[REDACTED]", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = self._clean(message)
+        cleaned = self.redact(message)
         if record.exc_info and record.exc_info[1] is not None:
             formatted = logging.Formatter().formatException(record.exc_info)
-            record.exc_text = self._clean(formatted)
+            record.exc_text = self.redact(formatted)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
         return True
@@ -111,6 +123,33 @@ class HideMessageText(logging.Filter):
         return True
 
 
+# python-telegram-bot's request logger: it logs an answer that is not JSON with the JSON parser's traceback
+_PTB_REQUEST_LOGGER = "telegram.request.BaseRequest"
+
+
+class ErrorPageAtDebug(logging.Filter):
+    """An answer that is not JSON (a proxy's error page, a wrong TELEGRAM_BASE_URL) as one DEBUG line.
+
+    python-telegram-bot logs it as an ERROR with the JSON parser's traceback, then raises an error that
+    says the same and is handled or reported where it arrives; the page itself only helps when debugging.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (record.exc_info and str(record.msg).startswith("Can not load invalid JSON data")):
+            return True
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    """The secrets in the settings that no log line or error message may show."""
+    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
+    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
+    webhook_secret = settings.webhook_secret_token if settings.webhook_url and token else ""
+    return [token, api_key, webhook_secret]
+
+
 def install_redaction(secrets: list[str]) -> RedactTokens:
     """Attach the redacting filter to every handler of the root logger."""
     redactor = RedactTokens(secrets)
@@ -133,6 +172,9 @@ def configure_logging(settings: Settings, *, quiet: bool = False) -> None:
         "urllib3",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    ptb_requests = logging.getLogger(_PTB_REQUEST_LOGGER)
+    if not any(isinstance(f, ErrorPageAtDebug) for f in ptb_requests.filters):
+        ptb_requests.addFilter(ErrorPageAtDebug())
     install_log_filters(settings)
 
 
@@ -142,7 +184,4 @@ def install_log_filters(settings: Settings) -> None:
         hider = HideMessageText()
         for handler in logging.getLogger().handlers:
             handler.addFilter(hider)
-    token = settings.telegram_bot_token.get_secret_value() if settings.telegram_bot_token else ""
-    api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else ""
-    webhook_secret = settings.webhook_secret_token if settings.webhook_url and token else ""
-    install_redaction([token, api_key, webhook_secret])
+    install_redaction(settings_secrets(settings))

@@ -72,6 +72,28 @@ def split_messages(lines: list[str], limit: int = TELEGRAM_LIMIT) -> list[str]:
     return [m for m in messages if m.strip()] or ["…"]
 
 
+# Ends the last message of a reply that had to be cut to the number of messages one input may produce.
+SHORTENED_NOTE = "… (shortened: ask about one credential or topic at a time for the rest)"
+
+
+def fit_messages(messages: list[str], count: int, note: str = SHORTENED_NOTE) -> list[str]:
+    """At most `count` messages; when some had to go, the last one kept ends with `note`, still under the limit.
+
+    Each HTML line is complete in itself (see `line_to_html`), so dropping whole lines keeps the markup valid.
+    """
+    if len(messages) <= count:
+        return messages
+    if count < 1:
+        return []
+    kept = messages[:count]
+    marker = line_to_html(note)
+    lines = kept[-1].split("\n")
+    while lines and utf16_len("\n".join([*lines, marker])) > TELEGRAM_LIMIT:
+        lines.pop()
+    kept[-1] = "\n".join([*lines, marker]).strip("\n")
+    return kept
+
+
 def render_answer(answer: Answer) -> list[str]:
     return split_messages(answer_to_html_lines(answer))
 

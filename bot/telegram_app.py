@@ -6,14 +6,14 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -31,22 +31,35 @@ from bot.config import Settings
 from bot.context import BotContext, BotServices
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
-from bot.guard import Access, SharedRateLimiter
-from bot.http_server import HttpServer, Readiness, WebhookRoute
-from bot.memory import release_free_heap
+from bot.dialog.export import DataExport
+from bot.guard import Access, SharedRateLimiter, SlowDownNotices
+from bot.http_server import CachedCheck, HttpServer, Readiness, WebhookRoute
+from bot.memory import freeze_long_lived, release_free_heap
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
 from bot.persistence import StoreHandle
 from bot.prompts import Texts
 from bot.reindex import Reindexer
 from bot.services import build_advisor, build_llm
+from bot.store import Store
+from bot.store.retention import RetentionPolicy
+from bot.telegram_bot import BatchedPollingBot
 from bot.telegram_broadcasts import BroadcastSender
 from bot.telegram_http import polling_request, send_request
 from bot.telegram_nudges import RETRY_BASE_SECONDS, NudgeScheduler
+from bot.telegram_pace import PacedRateLimiter
 
 logger = logging.getLogger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 3.0
+# Updates one user may have waiting behind the one being handled; more are dropped, and the user asked to slow down.
+MAX_WAITING_PER_USER = 10
+# PTB's semaphore in front of the update processor; it must never be what an update waits for (see PerChatOrder).
+UPDATES_TAKEN_IN = 1_000_000
+
+OnDropped = Callable[[Update, bool], Awaitable[None]]  # (the dropped update, whether it is the first of its burst)
+# The clean-up of old data runs this long after a start (so frequent restarts do not skip it), then daily.
+RETENTION_FIRST_RUN = dt.timedelta(minutes=10)
 
 COMMANDS = [
     BotCommand("start", "set up your profile, or pick up where you left off"),
@@ -56,6 +69,7 @@ COMMANDS = [
     BotCommand("profile", "what I know about you, with buttons to change it"),
     BotCommand("compare", "two credentials side by side: /compare AZ-104 vs SAA"),
     BotCommand("nudges", "weekly check-ins: on, off, day and time, snooze"),
+    BotCommand("export", "a file of everything I store about you"),
     BotCommand("forget", "delete everything I store about you"),
     BotCommand("cancel", "stop the current questionnaire"),
     BotCommand("help", "commands and example questions"),
@@ -82,17 +96,23 @@ def http_server(app: Application, settings: Settings, store_handle: StoreHandle)
     """/healthz, plus the webhook route in webhook mode."""
     services: BotServices = app.bot_data
 
+    async def database_answers() -> bool:
+        try:
+            store = await asyncio.wait_for(store_handle.get(), HEALTH_TIMEOUT_SECONDS)
+            await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT_SECONDS)
+            return True
+        except Exception as problem:
+            logger.warning("health check: the database is unreachable (%s)", type(problem).__name__)
+            return False
+
+    # /healthz can be asked by anyone who reaches the port, as often as they like: not one round trip each
+    database_check = CachedCheck(database_answers)
+
     async def readiness() -> Readiness:
         details: dict[str, object] = {"mode": "webhook" if settings.webhook_url else "polling"}
         advisor = services.advisor
         details["index"] = advisor.catalog.collection_name if advisor is not None else None
-        try:
-            store = await asyncio.wait_for(store_handle.get(), HEALTH_TIMEOUT_SECONDS)
-            await asyncio.wait_for(store.ping(), HEALTH_TIMEOUT_SECONDS)
-            details["database"] = "ok"
-        except Exception as problem:
-            logger.warning("health check: the database is unreachable (%s)", type(problem).__name__)
-            details["database"] = "unreachable"
+        details["database"] = "ok" if await database_check() else "unreachable"
         return Readiness(services.ready and details["database"] == "ok", details)
 
     async def first_time(update_id: int) -> bool:
@@ -105,46 +125,119 @@ def http_server(app: Application, settings: Settings, store_handle: StoreHandle)
     return HttpServer(app, settings.http_host, settings.http_port, readiness, webhook)
 
 
+def schedule_retention(
+    app: Application, store: Store, settings: Settings, clock: Clock, forgotten: Callable[[int], None]
+) -> None:
+    """The daily clean-up; with several replicas each runs it, and a second run finds nothing left."""
+    policy = RetentionPolicy(
+        turns_days=settings.retention_turns_days,
+        ledger_days=settings.retention_ledger_days,
+        inactive_user_days=settings.retention_inactive_user_days,
+        questionnaire_days=settings.retention_questionnaire_days,
+    )
+
+    async def prune(_: BotContext) -> None:
+        try:
+            pruned = await store.retention.prune(clock(), policy)
+        except (SQLAlchemyError, OSError) as problem:
+            logger.warning("retention: could not prune the database (%s); trying again in a day", problem)
+            return
+        for user_id in pruned.forgotten_users:
+            forgotten(user_id)
+        logger.info("retention: %s", pruned.summary())
+
+    assert app.job_queue is not None
+    app.job_queue.run_repeating(prune, interval=dt.timedelta(days=1), first=RETENTION_FIRST_RUN, name="retention")
+
+
 class PerChatOrder(BaseUpdateProcessor):
     """Process updates of different chats concurrently, each chat's in arrival order, one at a time per user.
 
-    One user therefore never holds more than one worker, however many messages or chats they use;
-    the flood limit in the gate then answers the excess quickly.
+    Whether an update runs, waits or is dropped is decided before it takes a worker. PTB's own semaphore
+    (taken in `process_update`, before this class sees whose update it is) is made wide enough never to
+    bind: waiting for a busy chat or user holds no worker, so one user's backlog never delays anyone else.
+    The workers that run handlers are a semaphore of this class, taken once the update's turn has come.
+
+    A user may have one update in hand and `max_waiting_per_user` waiting behind it; beyond that their
+    updates are dropped at once, and `on_dropped` is told (with `first` set once per burst, so the user is
+    asked to slow down once, and a dropped button press can still be answered). A burst ends when the user
+    has nothing in hand or waiting.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(
+        self,
+        max_concurrent_updates: int = 64,
+        *,
+        max_waiting_per_user: int = MAX_WAITING_PER_USER,
+        on_dropped: OnDropped | None = None,
+        notices: SlowDownNotices | None = None,
+    ) -> None:
+        super().__init__(UPDATES_TAKEN_IN)
+        self.workers = max_concurrent_updates
+        self.max_waiting_per_user = max_waiting_per_user
+        self.notices = notices or SlowDownNotices()
+        self._on_dropped = on_dropped
+        self._worker_slots = asyncio.Semaphore(max_concurrent_updates)
         # key -> (lock, updates holding or waiting for it); a lock goes when its last update is done
         self._locks: dict[tuple[str, int], tuple[asyncio.Lock, int]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         keys: list[tuple[str, int]] = []
         if isinstance(update, Update):
+            user = update.effective_user
+            if user is not None and self._queued(("user", user.id)) > self.max_waiting_per_user:
+                await self._drop(update, user.id, coroutine)
+                return
             # Always the chat before the user: one order of taking locks cannot deadlock, and an update
             # waiting for its busy user already holds its place in the chat's queue.
             if update.effective_chat is not None:
                 keys.append(("chat", update.effective_chat.id))
-            if update.effective_user is not None:
-                keys.append(("user", update.effective_user.id))
+            if user is not None:
+                keys.append(("user", user.id))
         locks = [self._enter(key) for key in keys]
         try:
             async with contextlib.AsyncExitStack() as held:
                 for lock in locks:
                     await held.enter_async_context(lock)
-                await coroutine
+                async with self._worker_slots:
+                    await coroutine
         finally:
             for key in keys:
                 self._leave(key)
 
+    async def _drop(self, update: Update, user_id: int, coroutine: Awaitable[Any]) -> None:
+        if isinstance(coroutine, Coroutine):
+            coroutine.close()  # it will never run; closed, so that it is not reported as never awaited
+        first = self.notices.first(user_id)
+        if first:
+            logger.info(
+                "user %s has %d updates waiting; dropping more until they are handled",
+                user_id,
+                self.max_waiting_per_user,
+            )
+        if self._on_dropped is not None:
+            try:
+                await self._on_dropped(update, first)
+            except Exception:  # the update is dropped either way; a failed notice must not reach PTB
+                logger.warning("could not tell user %s that their update was dropped", user_id, exc_info=True)
+
+    def _queued(self, key: tuple[str, int]) -> int:
+        """Updates of the key in hand or waiting."""
+        return self._locks[key][1] if key in self._locks else 0
+
     def _enter(self, key: tuple[str, int]) -> asyncio.Lock:
         lock, count = self._locks.get(key, (asyncio.Lock(), 0))
         self._locks[key] = (lock, count + 1)
+        if count == 0 and key[0] == "user":
+            self.notices.burst_began(key[1])
         return lock
 
     def _leave(self, key: tuple[str, int]) -> None:
         lock, count = self._locks[key]
         if count <= 1:
             del self._locks[key]
+            if key[0] == "user":
+                self.notices.burst_ended(key[1])
         else:
             self._locks[key] = (lock, count - 1)
 
@@ -190,7 +283,9 @@ def build_application(
         release_free_heap()  # what loading the model and the index freed
         services.advisor = services_advisor
         store = await store_handle.get()
-        services.limiter = SharedRateLimiter(store.message_rate, settings.user_messages_per_minute)
+        if store.engine.dialect.name == "postgresql":  # replicas need PostgreSQL: they share one sending pace
+            pace.share(lambda: store.send_budget.take(pace.interval_seconds))
+        services.limiter = SharedRateLimiter(store.message_rate, settings.user_messages_per_minute, slow_down)
         nudges = NudgeService(store, services.texts, lambda: services_advisor.catalog, clock)
         scheduler = NudgeScheduler(
             app,
@@ -213,6 +308,8 @@ def build_application(
             llm=llm,
             llm_daily_requests=settings.llm_daily_requests_per_user,
         )
+        services.exports = DataExport(store, clock=clock)
+        schedule_retention(app, store, settings, clock, scheduler.cancel)
         services.broadcasts = BroadcastSender(app, store)
         services.admin = AdminDesk(
             store,
@@ -225,6 +322,8 @@ def build_application(
         await scheduler.rebuild()
         await services.broadcasts.resume()
         await set_commands(app, settings.admin_user_ids)
+        # everything start-up made and imported (the store, migrations, jobs) stays: out of later collections
+        freeze_long_lived()
         services.ready = True
         logger.info("bot ready")
 
@@ -236,21 +335,29 @@ def build_application(
             await services.http.stop()
         await store_handle.close()
 
+    pace = PacedRateLimiter()
+    slow_down = SlowDownNotices()  # the waiting cap and the per-minute limit ask a user to slow down once a burst
+
+    async def dropped(update: Update, first: bool) -> None:
+        await handlers.dropped(update, app.bot_data, first)
+
     context_types = ContextTypes(context=BotContext, bot_data=BotServices)
     builder = ApplicationBuilder()
     if settings.webhook_url is not None:
         builder = builder.updater(None)
-    app = (
-        builder.token(settings.telegram_bot_token.get_secret_value())
-        .base_url(settings.bot_api_base_url)
-        .base_file_url(settings.bot_api_file_url)
-        .request(send_request())
-        .get_updates_request(polling_request())
-        .context_types(context_types)
-        .concurrent_updates(PerChatOrder())
+    bot = BatchedPollingBot(
+        settings.telegram_bot_token.get_secret_value(),
+        base_url=settings.bot_api_base_url,
+        base_file_url=settings.bot_api_file_url,
+        request=send_request(),
+        get_updates_request=polling_request(),
         # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
-        # One message per 1/25 s rather than 25 per second: a bucket of 25 would let bursts reach 40+.
-        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 25, max_retries=3))
+        rate_limiter=pace,
+    )
+    app = (
+        builder.bot(bot)
+        .context_types(context_types)
+        .concurrent_updates(PerChatOrder(on_dropped=dropped, notices=slow_down))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
@@ -265,6 +372,7 @@ def build_application(
     app.add_handler(CommandHandler("plan", handlers.plan))
     app.add_handler(CommandHandler("progress", handlers.progress))
     app.add_handler(CommandHandler("compare", handlers.compare))
+    app.add_handler(CommandHandler("export", handlers.export))
     app.add_handler(CommandHandler("forget", handlers.forget))
     app.add_handler(CommandHandler("nudges", handlers.nudges))
     app.add_handler(CommandHandler("roadmap", handlers.roadmap))

@@ -14,6 +14,7 @@ from bot.cli import render_plain
 from bot.config import Settings
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
+from bot.dialog.export import DataExport
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.prompts import Texts
 from bot.reindex import Reindexer
@@ -27,6 +28,8 @@ NO_TOKEN_HINT = (
 )
 # The terminal speaks for one local person; Telegram ids are positive, so 0 never collides with one.
 LOCAL_USER = UserRef(user_id=0, chat_id=0)
+BOT_NAME = "Career advisor (terminal chat)"
+FORGET_YES = "f:yes"  # the button that confirms /forget
 
 
 class TerminalChat:
@@ -38,8 +41,11 @@ class TerminalChat:
         user: UserRef = LOCAL_USER,
         charts_dir: Path = Path("data") / "charts",
         admin: AdminDesk | None = None,
+        exports_dir: Path = Path("data") / "exports",
     ) -> None:
         self.assistant = assistant
+        self.exports = DataExport(assistant.store, clock=assistant.clock)
+        self.exports_dir = exports_dir
         # the person at the terminal runs the bot, so the admin commands are theirs
         self.admin = admin or AdminDesk(assistant.store, texts, frozenset({user.user_id}))
         self.texts = texts
@@ -58,11 +64,22 @@ class TerminalChat:
                 path = self.charts_dir / reply.image_name
                 path.write_bytes(reply.image)
                 self.out.write(f"  (picture saved to {path})\n")
+            if reply.document is not None:
+                self.exports_dir.mkdir(parents=True, exist_ok=True)
+                path = self.exports_dir / reply.document_name
+                path.write_bytes(reply.document)
+                path.chmod(0o600)  # personal data: for the person at this terminal only
+                self.out.write(f"  (file saved to {path})\n")
             if reply.choices:
                 self.choices = reply.choices
                 for number, choice in enumerate(reply.choices, 1):
                     self.out.write(f"  {number}) {choice.label}\n")
         self.out.flush()
+
+    def _delete_files(self) -> None:
+        """The pictures and exports saved for the person at this terminal go with their data."""
+        for path in [*self.charts_dir.glob("*.png"), *self.exports_dir.glob("*.json")]:
+            path.unlink(missing_ok=True)
 
     async def handle(self, text: str) -> bool:
         """One typed line; False when the person wants to leave."""
@@ -71,7 +88,10 @@ class TerminalChat:
         assistant, user = self.assistant, self.user
         state = await assistant.onboarding_state(user)
         if text.isdigit() and self.choices and 1 <= int(text) <= len(self.choices):
-            replies, _ = await assistant.press(user, self.choices[int(text) - 1].data, state)
+            pressed = self.choices[int(text) - 1].data
+            replies, _ = await assistant.press(user, pressed, state)
+            if pressed == FORGET_YES:
+                self._delete_files()
             self.choices = []
             self.show(replies)
             return True
@@ -97,6 +117,8 @@ class TerminalChat:
             self.show(await self.admin.stats(user))
         elif command == "/reindex":
             self.show(await self.admin.reindex(user))
+        elif command == "/export":
+            self.show(await self.exports.export(user, BOT_NAME))
         elif command == "/forget":
             self.show(await assistant.forget(user))
         elif command == "/cancel":
@@ -129,7 +151,14 @@ async def _chat(settings: Settings, explain_token: bool, stdin: TextIO, out: Tex
             llm_daily_requests=settings.llm_daily_requests_per_user,
         )
         admin = AdminDesk(store, texts, frozenset({LOCAL_USER.user_id}), reindexer=Reindexer(settings, advisor))
-        chat = TerminalChat(assistant, texts, out, charts_dir=settings.data_dir / "charts", admin=admin)
+        chat = TerminalChat(
+            assistant,
+            texts,
+            out,
+            charts_dir=settings.data_dir / "charts",
+            admin=admin,
+            exports_dir=settings.data_dir / "exports",
+        )
         out.write("Type a question or a command (/start, /plan, /help ...); /quit leaves.\n")
         chat.show((await chat.assistant.start(chat.user))[0])
         while True:

@@ -9,12 +9,16 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import HideMessageText, hide_strings, install_log_filters
+from bot.store import Store
 from bot.telegram_app import build_application, running
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.support.botapi import FakeBotApi
@@ -134,3 +138,43 @@ def test_json_text_in_a_record_is_hidden_and_plain_arguments_pass() -> None:
     hider = HideMessageText()
     assert hider.filter(record) and hider.filter(record)  # a second handler must not hide the hiding
     assert record.getMessage() == "Webhook received {'text': '[11 chars hidden]'} (3)"
+
+
+@pytest.mark.usefixtures("restore_root_filters")
+def test_the_token_is_redacted_whole_url_encoded_and_by_its_secret_part(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    settings = load_settings(_env_file=None, telegram_bot_token=TEST_TOKEN, data_dir=tmp_path)
+    install_log_filters(settings)
+    log = logging.getLogger("tests.privacy")
+    encoded = quote(TEST_TOKEN, safe="")
+    other_bot = "555555555%3AAAAnotherBotsTokenSeenInAUrl_0123456789"
+    log.warning("redirected to https://example.invalid/?next=%s", f"/bot{encoded}/getMe")
+    log.warning("a library printed only the secret: %s", SECRET)
+    log.warning("a token shaped thing, URL-encoded: %s", other_bot)
+    try:
+        raise RuntimeError(f"the token `{TEST_TOKEN}` was rejected")
+    except RuntimeError:
+        log.exception("start failed")
+
+    assert len(caplog.records) == 4
+    for leaked in (TEST_TOKEN, SECRET, encoded, other_bot, "AAAnotherBotsTokenSeenInAUrl"):
+        assert leaked not in caplog.text
+    assert caplog.text.count("[REDACTED]") >= 4
+    assert "123456789" not in caplog.text  # the token goes whole, not just its tail
+
+
+async def test_database_errors_keep_the_values_of_a_statement_out_of_their_message(database_url: str) -> None:
+    marker = unique_marker()
+    async with await Store.open(database_url) as store:
+        with pytest.raises(DBAPIError) as failed:
+            async with store.engine.begin() as connection:
+                # missing required columns: the statement fails, with the user's words among its parameters
+                await connection.execute(
+                    text("INSERT INTO conversation_turns (chat_id, question) VALUES (:chat, :question)"),
+                    {"chat": USER_ID, "question": f"my salary is 50k {marker}"},
+                )
+    assert "INSERT INTO conversation_turns" in str(failed.value)  # the statement is still there for debugging
+    assert marker not in str(failed.value)
+    assert marker not in repr(failed.value)

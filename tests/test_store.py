@@ -258,15 +258,16 @@ def test_every_model_field_has_a_column() -> None:
 # --- users ----------------------------------------------------------------------------------------------------
 
 
-async def test_touch_tells_new_users_and_follows_their_chat(store: Store) -> None:
+async def test_touch_tells_new_users_and_records_their_private_chat(store: Store) -> None:
     assert not await store.users.exists(ALICE)
     assert await store.users.count() == 0
-    assert await store.users.touch(ALICE, 555) is True
-    assert await store.users.touch(ALICE, 777) is False
+    assert await store.users.touch(ALICE, -555) is True  # first seen in a group: no private chat yet
+    assert await store.users.touch(ALICE, ALICE) is False
+    assert await store.users.touch(ALICE, -777) is False
     assert await store.users.touch(BOB, BOB) is True
     assert await store.users.exists(ALICE)
     assert await store.users.count() == 2
-    assert await scalar(store.engine, "SELECT chat_id FROM users WHERE user_id = :u", u=ALICE) == 777
+    assert await scalar(store.engine, "SELECT chat_id FROM users WHERE user_id = :u", u=ALICE) == ALICE
 
 
 async def test_timestamps_come_back_timezone_aware_in_utc(store: Store) -> None:
@@ -419,7 +420,7 @@ async def test_turns_in_a_group_chat_create_their_users(store: Store) -> None:
     await store.turns.add(group, ALICE, make_turn("one"))
     await store.turns.add(group, BOB, make_turn("two"))
     assert [turn.question for turn in await store.turns.recent(group)] == ["one", "two"]
-    assert await scalar(store.engine, "SELECT chat_id FROM users WHERE user_id = :u", u=BOB) == group
+    assert await scalar(store.engine, "SELECT chat_id FROM users WHERE user_id = :u", u=BOB) is None  # not a group
 
 
 # --- nudges ---------------------------------------------------------------------------------------------------
@@ -427,7 +428,7 @@ async def test_turns_in_a_group_chat_create_their_users(store: Store) -> None:
 
 async def test_nudge_settings_round_trip_and_the_opted_in_list(store: Store) -> None:
     assert await store.nudges.get(ALICE) is None
-    await store.users.touch(ALICE, 4242)
+    await store.users.touch(ALICE, ALICE)
     alice = NudgeSettings(
         enabled=True,
         weekday=3,
@@ -440,10 +441,10 @@ async def test_nudge_settings_round_trip_and_the_opted_in_list(store: Store) -> 
     await store.nudges.save(BOB, NudgeSettings())
     assert await store.nudges.get(ALICE) == alice
     assert await store.nudges.get(BOB) == NudgeSettings()
-    assert await store.nudges.enabled() == [(ALICE, 4242, alice)]
+    assert await store.nudges.enabled() == [(ALICE, ALICE, alice)]
 
     await store.nudges.save(BOB, NudgeSettings(enabled=True))
-    assert [(user_id, chat_id) for user_id, chat_id, _ in await store.nudges.enabled()] == [(ALICE, 4242), (BOB, BOB)]
+    assert [(user_id, chat_id) for user_id, chat_id, _ in await store.nudges.enabled()] == [(ALICE, ALICE), (BOB, BOB)]
     await store.nudges.save(ALICE, alice.model_copy(update={"enabled": False}))
     assert [user_id for user_id, _, _ in await store.nudges.enabled()] == [BOB]
 
@@ -547,8 +548,8 @@ async def test_forget_deletes_every_row_about_the_user_only(store: Store) -> Non
     await fill(store, BOB)
     alice_plans, bob_plans = await plan_ids_of(store.engine, ALICE), await plan_ids_of(store.engine, BOB)
     before = await rows_about(store.engine, ALICE, alice_plans)
-    # every table was looked at; processed update ids are the only rows about nobody
-    assert set(before) == set(metadata.tables) - {"processed_updates"}
+    # every table was looked at; processed update ids and the sending pace are the only rows about nobody
+    assert set(before) == set(metadata.tables) - {"processed_updates", "send_budget"}
     assert all(before.values()), before
 
     await store.users.forget(ALICE)
@@ -696,7 +697,7 @@ async def test_an_update_is_taken_once_and_old_ones_are_pruned(store: Store) -> 
 
 async def test_a_broadcast_starts_once_and_each_recipient_is_claimed_once(store: Store) -> None:
     for user_id in range(1, 8):
-        await store.users.touch(user_id, user_id + 1000)
+        await store.users.touch(user_id, user_id)
     draft = await store.broadcasts.draft(1, "Hello all")
     cancelled = await store.broadcasts.draft(1, "Oops")
     assert await store.broadcasts.cancel(cancelled) and not await store.broadcasts.cancel(cancelled)
@@ -708,7 +709,7 @@ async def test_a_broadcast_starts_once_and_each_recipient_is_claimed_once(store:
     batches = await asyncio.gather(*(store.broadcasts.claim(draft, 3) for _ in range(4)))
     claimed = [recipient for batch in batches for recipient in batch]
     assert sorted(r.user_id for r in claimed) == list(range(1, 8))  # everyone once, nobody twice
-    assert {r.chat_id for r in claimed} == set(range(1001, 1008))
+    assert {r.chat_id for r in claimed} == set(range(1, 8))
     for recipient in claimed:
         await store.broadcasts.delivered(draft, recipient.user_id, "Forbidden" if recipient.user_id == 3 else None)
     assert await store.broadcasts.counts(draft) == {"queued": 0, "sending": 0, "sent": 6, "failed": 1}

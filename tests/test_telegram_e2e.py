@@ -16,6 +16,7 @@ from bot.config import load_settings
 from bot.logging_setup import install_redaction
 from bot.rendering import TELEGRAM_LIMIT, utf16_len
 from bot.telegram_app import build_application, running
+from bot.telegram_bot import UPDATES_PER_POLL
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 
@@ -130,3 +131,21 @@ async def test_token_never_reaches_the_logs(
     for record in caplog.records:
         assert secret not in record.getMessage()
     assert secret not in caplog.text
+
+
+async def test_a_backlog_of_updates_is_fetched_in_small_batches(
+    bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
+) -> None:
+    """Parsing a fetched batch runs on the event loop in one go: Telegram's default of 100 stalled every chat."""
+    settings = load_settings(
+        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=bot_api.base_url, data_dir=tmp_path
+    )
+    for user in range(60):  # waiting before the bot starts, as after a restart
+        await bot_api.send_text("/help", chat_id=8800 + user)
+    app = build_application(settings, advisor=advisor)
+    async with running(app, poll_timeout=1):
+        for user in range(60):
+            await bot_api.wait_for_messages(1, chat_id=8800 + user, within=60)
+    polls = [c.params for c in bot_api.calls if c.method == "getUpdates"]
+    assert polls and all(int(p.get("limit", 100)) == UPDATES_PER_POLL for p in polls)
+    assert UPDATES_PER_POLL <= 20

@@ -121,11 +121,23 @@ def _prerequisite_phrase(cred: Credential) -> str:
     return f"before you book, note: {clause}" if clause.endswith(".") else f"before you book, note: {clause}."
 
 
-def compose_compare(cands: Sequence[Candidate], facets: Facets, profile: Profile | None, sources: SourceList) -> str:
+# How many of the credentials left out of a comparison are named; the rest are counted.
+LEFT_OUT_NAMED = 6
+
+
+def compose_compare(
+    cands: Sequence[Candidate],
+    facets: Facets,
+    profile: Profile | None,
+    sources: SourceList,
+    left_out: Sequence[Credential] = (),
+) -> str:
     creds = [c.credential for c in cands]
     if len(creds) < 2:
         return compose_info(creds[0], None, [], sources) if creds else compose_unknown()
     lines = [f"Side by side: {' vs '.join(c.name for c in creds)}", ""]
+    if left_out:
+        lines[1:1] = [_left_out_note(len(creds), left_out)]
     for cred in creds:
         cite = sources.cite_credential(cred.id)
         lines.append(f"{cred.name} {cite}")
@@ -143,6 +155,17 @@ def compose_compare(cands: Sequence[Candidate], facets: Facets, profile: Profile
     lines.append("Verdict: " + _verdict(creds, facets, profile))
     lines.append(_varies_note(creds))
     return "\n".join(lines)
+
+
+def _left_out_note(compared: int, left_out: Sequence[Credential]) -> str:
+    names = ", ".join(c.name for c in left_out[:LEFT_OUT_NAMED])
+    more = len(left_out) - LEFT_OUT_NAMED
+    if more > 0:
+        names += f" and {more} more"
+    return (
+        f"You named {compared + len(left_out)} credentials; I compare up to {compared} at a time, the first ones "
+        f"you named, so these are left out: {names}. Ask again with those to compare them."
+    )
 
 
 def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | None) -> str:

@@ -35,6 +35,7 @@ from bot.advisor.retrieval import (
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance, understand
 from bot.advisor.vocabulary import Vocabulary
+from bot.memory import freeze_long_lived
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
 from ingest.schema import Credential, Level, Occupation, Status
@@ -45,6 +46,8 @@ DENSE_K = 60
 LEXICAL_K = 40
 FILTERED_K = 20
 FILTERED_ENOUGH = 8
+# A comparison of more than this many is unreadable in a chat (and was once 180 credentials in 30 messages).
+MAX_COMPARED = 4
 # Below this cosine similarity a credential is not about the question at all.
 RELEVANT_SIMILARITY = 0.40
 REFRESH_SECONDS = 30.0
@@ -98,6 +101,7 @@ class Advisor:
             LexicalIndex(catalog.chunks),
             DenseIndex(store, collection, catalog),
         )
+        freeze_long_lived()  # the loaded index lives until the next switch: keep it out of every collection
         logger.info("advisor loaded index %s (%d chunks)", collection.name, len(catalog.chunks))
 
     def refresh(self, force: bool = False) -> bool:
@@ -207,11 +211,14 @@ class Advisor:
         if intent in (Intent.CREDENTIAL_INFO, Intent.COMPARE):
             ids = u.referenced or facets.credential_ids
             creds = [catalog.credentials[i] for i in ids if i in catalog.credentials]
+            left_out: list[Credential] = []
+            if intent is Intent.COMPARE and len(creds) > MAX_COMPARED:
+                creds, left_out = creds[:MAX_COMPARED], creds[MAX_COMPARED:]  # the first ones named
             if intent is Intent.COMPARE and len(creds) == 1:
                 creds += self._peers(creds[0], retrieved, facets, profile)
             if intent is Intent.COMPARE and len(creds) >= 2:
                 cands = [Candidate(c) for c in creds]
-                text = composer.compose_compare(cands, facets, profile, sources)
+                text = composer.compose_compare(cands, facets, profile, sources, left_out)
                 # the table shows a retired credential as it was; the recommendations hold its successor
                 named = [c.id for c in creds]
                 return self._reply(question, u, text, resolve_retired(catalog, cands, named), sources)

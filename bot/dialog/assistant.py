@@ -199,14 +199,21 @@ class Assistant:
         history = await self.store.turns.recent(user.chat_id, HISTORY_TURNS)
         answer = await self.advisor.aanswer(text, profile, history)
         if self.llm is not None and answer.in_scope and answer.intent in LLM_INTENTS:
-            if await self.store.llm_usage.take(user.user_id, self.today(), self.llm_daily_requests):
+            if await self._take_model_call(user):
+                # every model call counts: rewriting a follow-up is a second one, made only if it is allowed
+                condense = self.llm.condenses(history) and await self._take_model_call(user)
                 state = self.advisor.state
-                answer = await self.llm.write(answer, profile, history, state.catalog, state.vocab, on_text)
+                answer = await self.llm.write(
+                    answer, profile, history, state.catalog, state.vocab, on_text, condense=condense
+                )
             else:
-                logger.info("a user reached the daily limit of model-written answers; answering in grounded mode")
+                logger.info("a user reached the daily limit of model calls; answering in grounded mode")
         await self.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
         image = await self._comparison_chart(answer) if answer.intent is Intent.COMPARE else None
         return [Reply(answer.text, answer=answer, image=image, image_name="comparison.png")]
+
+    async def _take_model_call(self, user: UserRef) -> bool:
+        return await self.store.llm_usage.take(user.user_id, self.today(), self.llm_daily_requests)
 
     async def _comparison_chart(self, answer: Answer) -> bytes | None:
         catalog = self.advisor.catalog
@@ -384,7 +391,7 @@ class Assistant:
         return [
             Reply(
                 "This deletes everything I store about you: profile, plan, progress, chat history and nudge "
-                "settings. It cannot be undone. Delete it all?",
+                "settings. It cannot be undone (/export first sends you a copy). Delete it all?",
                 [[Button("Yes, delete everything", "f:yes"), Button("No, keep it", "f:no")]],
             )
         ]

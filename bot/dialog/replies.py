@@ -30,6 +30,8 @@ class Reply:
     answer: Answer | None = None  # an advisor answer, rendered with its sources by each front end
     image: bytes | None = None  # a PNG shown after the text (roadmap, comparison, progress card)
     image_name: str = "chart.png"
+    document: bytes | None = None  # a file sent after the text and any picture (the /export data)
+    document_name: str = "document"
 
     @property
     def choices(self) -> list[Button]:

@@ -21,14 +21,44 @@ from langchain_core.runnables import Runnable
 from bot.advisor.catalog import Catalog
 from bot.advisor.models import Answer, Intent, Profile, Turn
 from bot.advisor.vocabulary import Vocabulary
-from bot.llm.checks import check_answer
-from bot.llm.context import condensed_history, fenced_sources, profile_lines, ranking_lines
+from bot.llm.checks import check_answer, check_draft, complete_sentences
+from bot.llm.context import condensed_history, fenced_sources, profile_lines, prompt_sources, ranking_lines
 from bot.llm.prompts import LLM_INTENTS, LLMPrompts
 
 logger = logging.getLogger(__name__)
 
 OnText = Callable[[str], Awaitable[None]]
 MAX_STANDALONE_CHARS = 300
+
+
+class DraftGate:
+    """Passes a partly written answer on to be shown only as far as it passed the checks.
+
+    Once a draft fails, nothing more is shown while the answer is written: the final check decides,
+    and whatever the user gets then (the model's answer or the grounded one) replaces the draft.
+    """
+
+    def __init__(self, on_text: OnText | None, source_count: int, vocab: Vocabulary, system_prompt: str) -> None:
+        self.on_text = on_text
+        self.source_count = source_count
+        self.vocab = vocab
+        self.system_prompt = system_prompt
+        self.closed = on_text is None
+        self._finished = ""
+
+    async def offer(self, text: str) -> None:
+        if self.closed or self.on_text is None:
+            return
+        finished = complete_sentences(text)
+        if finished == self._finished:
+            return  # no new sentence finished: nothing new to check or show
+        self._finished = finished
+        draft = check_draft(finished, self.source_count, self.vocab, self.system_prompt)
+        if draft is None:
+            self.closed = True
+            logger.info("llm draft failed the checks; nothing more is shown until the whole answer is checked")
+        elif draft:
+            await self.on_text(draft)
 
 
 class LLMAnswerer:
@@ -47,9 +77,14 @@ class LLMAnswerer:
             | StrOutputParser()
         )
 
+    @staticmethod
+    def condenses(history: Sequence[Turn]) -> bool:
+        """Whether answering after this history takes a model call of its own to rewrite the question."""
+        return bool(history)
+
     async def standalone(self, question: str, history: Sequence[Turn]) -> str:
         """A follow-up ("and cheaper ones?") rewritten as a question that stands on its own."""
-        if not history:
+        if not self.condenses(history):
             return question
         try:
             async with asyncio.timeout(self.timeout_seconds / 2):
@@ -87,15 +122,23 @@ class LLMAnswerer:
         catalog: Catalog,
         vocab: Vocabulary,
         on_text: OnText | None = None,
+        *,
+        condense: bool = True,
     ) -> Answer:
-        """The model's answer when it can be trusted, else the grounded one."""
+        """The model's answer when it can be trusted, else the grounded one.
+
+        `on_text` sees the answer while it is written, as far as it passed the checks. With `condense`
+        False (no allowance left for a second model call) a follow-up is answered as it was asked.
+        """
         chain = self.chains.get(grounded.intent)
         if chain is None or not grounded.in_scope:
             return grounded
         started = time.monotonic()
         text = ""
-        standalone = await self.standalone(grounded.question, history)
+        given = prompt_sources(grounded)
+        standalone = await self.standalone(grounded.question, history) if condense else None
         context = self.context(grounded, profile, history, catalog, standalone)
+        drafts = DraftGate(on_text, len(given), vocab, self.prompts.system)
         try:
             async with asyncio.timeout(self.timeout_seconds):
                 async for chunk in chain.astream({"context": context}):
@@ -110,15 +153,14 @@ class LLMAnswerer:
                         )
                     if piece:
                         text += piece
-                        if on_text is not None:
-                            await on_text(text)
+                        await drafts.offer(text)
         except TimeoutError:
             logger.warning("llm timed out after %.0f s; answering in grounded mode", self.timeout_seconds)
             return grounded
         except Exception as problem:  # provider errors of every kind end in the same fallback
             logger.warning("llm failed (%s); answering in grounded mode", type(problem).__name__)
             return grounded
-        checked = check_answer(text, len(grounded.sources), vocab, self.prompts.system)
+        checked = check_answer(text, len(given), vocab, self.prompts.system)
         if checked.dropped_citations:
             logger.warning("llm cited sources that were not given: %s; removed", checked.dropped_citations)
         if not checked.trustworthy:
@@ -130,4 +172,4 @@ class LLMAnswerer:
                 reason = f"unknown credentials {checked.unknown_credentials}"
             logger.warning("llm gave %s; answering in grounded mode", reason)
             return grounded
-        return grounded.model_copy(update={"text": checked.text, "mode": "llm"})
+        return grounded.model_copy(update={"text": checked.text, "mode": "llm", "sources": given})

@@ -60,14 +60,49 @@ class Checked:
         return not self.unknown_credentials and not self.leaks_instructions and bool(self.text.strip())
 
 
+def _fold(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def leaks(text: str, system_prompt: str) -> bool:
     """The answer repeats a line of the system prompt: it must never be shown."""
-    folded = " ".join(text.lower().split())
+    folded = _fold(text)
     for line in system_prompt.splitlines():
-        line = " ".join(line.strip("- ").lower().split())
+        line = _fold(line.strip("- "))
         if len(line) >= 40 and line in folded:
             return True
     return False
+
+
+# A draft is shown one sentence at a time, so a repeated instruction line could appear piece by piece before
+# the whole line is there for `leaks` to see. Drafts are held to a stricter rule: no run this long in common.
+DRAFT_SHARED_RUN = 30
+_SENTENCE_END = re.compile(r"[.!?]\s|\n")
+
+
+def shares_run(text: str, system_prompt: str, run: int = DRAFT_SHARED_RUN) -> bool:
+    """Some `run` characters of the text, from the start of a word, also occur in the system prompt."""
+    folded, instructions = _fold(text), _fold(system_prompt)
+    starts = [0] + [i + 1 for i, ch in enumerate(folded) if ch == " "]
+    return any(len(folded) - i >= run and folded[i : i + run] in instructions for i in starts)
+
+
+def complete_sentences(text: str) -> str:
+    """The text up to its last finished sentence or line: a name or code still being written is not in it."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(text)]
+    return text[: ends[-1]] if ends else ""
+
+
+def check_draft(text: str, source_count: int, vocab: Vocabulary, system_prompt: str) -> str | None:
+    """What of a partly written answer may be shown: its finished sentences, checked as a final answer is
+    (and stricter about the instructions); None when they fail, "" when no sentence is finished yet."""
+    finished = complete_sentences(text)
+    if not finished.strip():
+        return ""
+    checked = check_answer(finished, source_count, vocab, system_prompt)
+    if not checked.trustworthy or shares_run(finished, system_prompt):
+        return None
+    return checked.text
 
 
 def check_answer(text: str, source_count: int, vocab: Vocabulary, system_prompt: str = "") -> Checked:

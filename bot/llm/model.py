@@ -12,6 +12,8 @@ from bot.config import Settings
 EXTRAS = {"openai": "openai", "anthropic": "anthropic", "ollama": "ollama"}
 # Local OpenAI-compatible servers accept any key, but the client insists on having one.
 PLACEHOLDER_KEY = "not-needed"
+# The option that caps the length of an answer, where a provider does not call it max_tokens.
+LENGTH_OPTION = {"ollama": "num_predict"}
 
 
 class LLMConfigError(RuntimeError):
@@ -35,8 +37,13 @@ def make_chat_model(settings: Settings) -> BaseChatModel:
         options["api_key"] = settings.llm_api_key.get_secret_value()
     elif provider == "openai" and settings.llm_base_url:
         options["api_key"] = PLACEHOLDER_KEY
+    options[LENGTH_OPTION.get(provider, "max_tokens")] = settings.llm_max_tokens
     if provider == "openai":
         options["stream_usage"] = True  # token counts arrive with the last streamed chunk
+        if settings.llm_base_url and "api.openai.com" not in settings.llm_base_url:
+            # LangChain sends the cap as max_completion_tokens, OpenAI's current name; Ollama's and
+            # LM Studio's OpenAI-compatible servers read only the older max_tokens, so it goes too
+            options["extra_body"] = {"max_tokens": settings.llm_max_tokens}
     try:
         model = init_chat_model(name, model_provider=provider, **options)
     except ImportError as problem:

@@ -82,12 +82,14 @@ class NudgeService:
         return result
 
     async def upcoming(self, user_id: int) -> Due | None:
-        """The user's next nudge, or None when they have not opted in."""
+        """The user's next nudge, or None when they have not opted in or have no private chat to send it to."""
         settings = await self.store.nudges.get(user_id)
         if settings is None or not settings.enabled:
             return None
         chat_id = await self.store.users.chat_of(user_id)
-        return self._due(user_id, chat_id or user_id, settings, self.clock())
+        if chat_id is None:  # seen only in groups: a nudge is private, so there is nowhere to send it
+            return None
+        return self._due(user_id, chat_id, settings, self.clock())
 
     def _due(self, user_id: int, chat_id: int, settings: NudgeSettings, now: dt.datetime) -> Due:
         due = next_due(settings, now)

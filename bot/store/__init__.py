@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.store.broadcasts import Broadcast, BroadcastRepository, Recipient
 from bot.store.conversations import ConversationKey, ConversationRepository
 from bot.store.engine import create_engine
+from bot.store.export import ExportRepository
 from bot.store.ledger import LedgerEntry, NudgeLedgerRepository
 from bot.store.migrations import upgrade_to_head
 from bot.store.nudges import NudgeSettings, NudgeSettingsRepository
@@ -22,6 +23,8 @@ from bot.store.plans import PlanRepository
 from bot.store.profiles import ProfileRepository
 from bot.store.progress import ProgressRepository
 from bot.store.rate import MessageRateRepository, RateDecision
+from bot.store.retention import Pruned, RetentionPolicy, RetentionRepository
+from bot.store.send_budget import SendBudgetRepository
 from bot.store.turns import TurnRepository
 from bot.store.updates import ProcessedUpdateRepository
 from bot.store.usage import LlmUsageRepository
@@ -32,6 +35,7 @@ __all__ = [
     "BroadcastRepository",
     "ConversationKey",
     "ConversationRepository",
+    "ExportRepository",
     "LedgerEntry",
     "LlmUsageRepository",
     "MessageRateRepository",
@@ -42,8 +46,12 @@ __all__ = [
     "ProcessedUpdateRepository",
     "ProfileRepository",
     "ProgressRepository",
+    "Pruned",
     "RateDecision",
     "Recipient",
+    "RetentionPolicy",
+    "RetentionRepository",
+    "SendBudgetRepository",
     "Store",
     "TurnRepository",
     "UserRepository",
@@ -69,6 +77,9 @@ class Store:
         self.message_rate = MessageRateRepository(sessions, dialect)
         self.updates = ProcessedUpdateRepository(sessions, dialect)
         self.broadcasts = BroadcastRepository(sessions, dialect)
+        self.export = ExportRepository(sessions, dialect)
+        self.retention = RetentionRepository(sessions, dialect)
+        self.send_budget = SendBudgetRepository(sessions, dialect)
 
     @classmethod
     async def open(

@@ -62,9 +62,12 @@ class BroadcastRepository(Repository):
             )
             if started.scalar_one_or_none() is None:
                 return None
-            everyone = select(
-                literal(broadcast_id), users.c.user_id, users.c.chat_id, literal("queued"), literal(now)
-            ).select_from(users)
+            # everyone with a private chat: a broadcast is never posted in a group
+            everyone = (
+                select(literal(broadcast_id), users.c.user_id, users.c.chat_id, literal("queued"), literal(now))
+                .select_from(users)
+                .where(users.c.chat_id.is_not(None))
+            )
             await session.execute(
                 insert(broadcast_deliveries).from_select(
                     ["broadcast_id", "user_id", "chat_id", "status", "updated_at"], everyone

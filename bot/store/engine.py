@@ -19,13 +19,18 @@ SQLITE_PRAGMAS = (
 # WAL is a property of the database file: set once, it stays. Switching needs a lock that another
 # process may hold for a whole migration, so a connection only asks for it when the file is not in WAL yet.
 SQLITE_WAL = "PRAGMA journal_mode=WAL"
+# Connections kept open, and opened beyond that in a rush (see create_engine).
+SQLITE_POOL_SIZE = 64
+SQLITE_POOL_OVERFLOW = 16
 
 
 def create_engine(url: str | URL, *, schema: str | None = None, **options: Any) -> AsyncEngine:
     """An engine for `url`; `schema` (PostgreSQL only) puts every table, alembic's included, in that schema.
 
-    `options` go to `create_async_engine` unchanged (pool sizes, echo, connect_args ...).
+    `options` go to `create_async_engine` (pool sizes, echo, connect_args ...). Statement parameters are
+    left out of error messages and logs unless `hide_parameters=False` is passed: they are what users wrote.
     """
+    options.setdefault("hide_parameters", True)
     sa_url = make_url(url)
     backend = sa_url.get_backend_name()
     if schema is not None:
@@ -36,6 +41,12 @@ def create_engine(url: str | URL, *, schema: str | None = None, **options: Any) 
         options["connect_args"] = {**connect_args, "server_settings": server_settings}
     if backend == "sqlite":
         _make_parent_dir(sa_url)
+        # Every aiosqlite connection is a thread of its own, started while the event loop waits. With the
+        # default pool of 5, a burst of answers opened and closed overflow connections all the time, each
+        # start stalling every chat for milliseconds; a pool as large as the bot's concurrent updates keeps
+        # the connections it opens.
+        options.setdefault("pool_size", SQLITE_POOL_SIZE)
+        options.setdefault("max_overflow", SQLITE_POOL_OVERFLOW)
     engine = create_async_engine(sa_url, **options)
     if backend == "sqlite":
         _configure_sqlite(engine)

@@ -61,13 +61,13 @@ class NudgeSettingsRepository(Repository):
             await upsert(session, self._dialect, nudge_settings, values, key=["user_id"])
 
     async def enabled(self) -> list[tuple[int, int, NudgeSettings]]:
-        """(user_id, chat_id, settings) of every user who opted in, by user id."""
+        """(user_id, chat_id, settings) of every user who opted in and has a private chat to nudge, by user id."""
         async with self._sessions() as session, session.begin():
             rows = await session.execute(
                 select(users.c.user_id, users.c.chat_id, *_COLUMNS)
                 .select_from(nudge_settings)
                 .join(users, users.c.user_id == nudge_settings.c.user_id)
-                .where(nudge_settings.c.enabled.is_(True))
+                .where(nudge_settings.c.enabled.is_(True), users.c.chat_id.is_not(None))
                 .order_by(users.c.user_id)
             )
             result = []

@@ -12,7 +12,9 @@ and previous window:
 - A burst is judged from its own first message, as a user would expect: the first `limit` messages pass and
   the rest wait until a minute after the burst began. Windows on the clock's full minute would let a burst
   that happens to straddle a minute's turn through twice, at random.
-- One row per user: the table holds only recently active users once idle rows are pruned.
+- One row per user: the table holds only recently active users once idle rows are pruned. The row is not
+  tied to a user row, so counting creates no user: strangers refused at the gate, and users who asked to be
+  forgotten, are not turned back into users (who would count in /stats and receive broadcasts).
 
 The price is the usual one of fixed windows: a user who times it may get up to twice `limit` through in the
 seconds around the end of their window, never more. For a guard against floods that is enough.
@@ -23,10 +25,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, delete, text
+from sqlalchemy import case, delete, text, update
 
-from bot.store.base import Repository, ensure_user, insert
-from bot.store.tables import message_rate
+from bot.store.base import SEEN_RESOLUTION, Repository, insert
+from bot.store.tables import message_rate, users
 
 # Rows of users idle for this many windows are deleted; two leave room for replicas whose clocks differ a little.
 KEEP_WINDOWS = 2
@@ -54,7 +56,13 @@ class MessageRateRepository(Repository):
                 # This runs for every update, and a count lost in a server crash is harmless: the commit need
                 # not wait for the disk. The log is written in order, so the next ordinary commit secures it too.
                 await session.execute(text("SET LOCAL synchronous_commit = off"))
-            await ensure_user(session, self._dialect, user_id)
+            # every update passes here, buttons included: what makes a user active for retention. Only an
+            # existing user is marked: counting must not create one (a stranger, or someone who was forgotten).
+            await session.execute(
+                update(users)
+                .where(users.c.user_id == user_id, users.c.last_seen_at < now - SEEN_RESOLUTION)
+                .values(last_seen_at=now)
+            )
             first_message = insert(self._dialect, message_rate).values(user_id=user_id, window_start=now, messages=1)
             # both expressions read the row as it was before this update
             ended = message_rate.c.window_start <= now - window

@@ -77,7 +77,8 @@ users = Table(
     "users",
     metadata,
     Column("user_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("chat_id", BigInteger, nullable=False),
+    # the user's private chat, where nudges and broadcasts go; NULL while they have written only in groups
+    Column("chat_id", BigInteger),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
 )
@@ -204,11 +205,12 @@ llm_usage = Table(
 )
 
 # Messages each user sent in their current one-minute window (see store/rate.py), counted here rather
-# than in memory so that every replica of the bot draws on one allowance.
+# than in memory so that every replica of the bot draws on one allowance. No key to `users`: counting
+# someone's messages must not make them a user (strangers, the forgotten); /forget deletes the row.
 message_rate = Table(
     "message_rate",
     metadata,
-    Column("user_id", BigInteger, _user_fk(), primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
     Column("window_start", UTCDateTime, nullable=False),
     Column("messages", Integer, nullable=False),  # refused ones included: the first beyond the limit is warned
 )
@@ -223,6 +225,15 @@ conversation_states = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("name", "key"),
     Index(None, "user_id"),
+)
+
+# The next free slot for a send to Telegram (see store/send_budget.py): one row that every replica reserves from,
+# so that all of them together stay under the bot's limit of about 30 messages a second.
+send_budget = Table(
+    "send_budget",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("next_slot", Float(precision=53), nullable=False),
 )
 
 # Webhook updates already taken in, so an update Telegram delivers twice (or to two replicas) runs once.

@@ -259,6 +259,7 @@ class FakeBotApi:
                     params[key] = value
             else:
                 params[key] = value.file.read()
+                params.setdefault("_file_names", {})[key] = value.filename  # what the user would see
         return params
 
     async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -301,7 +302,8 @@ class FakeBotApi:
         if kind == "photo":
             message["photo"] = [{"file_id": "p1", "file_unique_id": "u1", "width": 1080, "height": 800}]
         else:
-            message["document"] = {"file_id": "d1", "file_unique_id": "u2", "file_name": "chart.png"}
+            name = params.get("_file_names", {}).get("document", "chart.png")
+            message["document"] = {"file_id": "d1", "file_unique_id": "u2", "file_name": name}
         return message
 
     def uploads(self, chat_id: int) -> list[tuple[str, bytes]]:
@@ -312,6 +314,17 @@ class FakeBotApi:
                 data = call.params.get("photo", call.params.get("document"))
                 found.append((call.method, data if isinstance(data, bytes) else b""))
         return found
+
+    def documents(self, chat_id: int) -> list[tuple[str, bytes]]:
+        """(file name, bytes) of every file sent to the chat with sendDocument."""
+        return [
+            (str(call.params.get("_file_names", {}).get("document", "")), call.params["document"])
+            for call in self.calls
+            if call.method == "sendDocument"
+            and call.ok
+            and int(call.params["chat_id"]) == chat_id
+            and isinstance(call.params.get("document"), bytes)
+        ]
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
