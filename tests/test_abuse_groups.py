@@ -20,6 +20,7 @@ from bot.advisor import Advisor
 from bot.advisor.models import Facets, Intent, Turn
 from bot.config import load_settings
 from bot.context import BotServices
+from bot.dialog.assistant import NUDGES_NEED_A_PRIVATE_CHAT
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.migrations import alembic_config
@@ -114,8 +115,10 @@ async def test_a_user_seen_only_in_a_group_gets_no_nudge_or_broadcast_there(
         await api.send_text("/nudges on", **in_group)
         await api.send_text("/nudges on", chat_id=PRIVATE_USER)
         await api.send_text("which cert for cloud?", chat_id=ADMIN)
-        await api.wait_for_messages(2, chat_id=GROUP)
-        await api.wait_for_messages(1, chat_id=PRIVATE_USER)
+        _, nudges_reply = await api.wait_for_messages(2, chat_id=GROUP)
+        assert NUDGES_NEED_A_PRIVATE_CHAT in plain(nudges_reply)  # "on", but told where nudges can come
+        [private_reply] = await api.wait_for_messages(1, chat_id=PRIVATE_USER)
+        assert NUDGES_NEED_A_PRIVATE_CHAT not in plain(private_reply)
         await api.wait_for_messages(1, chat_id=ADMIN)
         in_the_group = len(api.sent_messages(GROUP))
 

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 ONBOARDING = "onboarding"  # the name under which questionnaire positions are stored
 MAX_TEXT_CHARS = 2000
 HISTORY_TURNS = 6
+NUDGES_NEED_A_PRIVATE_CHAT = (
+    "Nudges come only in a private chat with me, never in a group: open a chat with me and send /start there."
+)
 
 UserHook = Callable[[int], Awaitable[None]]  # called with a user id after their data changed
 
@@ -352,6 +355,9 @@ class Assistant:
             note = "Saved."
         else:
             settings = await self.store.nudges.get(user.user_id) or NudgeSettings()
+        if settings.enabled and await self.store.users.chat_of(user.user_id) is None:
+            # nudges hold a person's plan and progress: they go to their private chat only, never to a group
+            note = f"{note}\n{NUDGES_NEED_A_PRIVATE_CHAT}".strip()
         return [nudges_view(settings, self._next_nudge(settings), note)]
 
     def _next_nudge(self, settings: NudgeSettings) -> dt.datetime | None:
