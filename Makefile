@@ -40,6 +40,7 @@ run: $(INDEX_STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot ingest tests bench
 	$(VENV)/bin/ruff format --check bot ingest tests bench
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy

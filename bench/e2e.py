@@ -33,7 +33,7 @@ from bench.telegram_load import (
     plan_load,
 )
 from bot.logging_setup import configure_logging
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
 from tests.support.botapi import FakeBotApi
 
 DEFAULT_REPEATS = 3

@@ -32,8 +32,8 @@ from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.dialog.assistant import MAX_TEXT_CHARS
 from bot.logging_setup import configure_logging
-from bot.telegram_app import build_application, running
-from bot.telegram_io import MAX_MESSAGES_PER_REPLY
+from bot.telegram.app import build_application, running
+from bot.telegram.sending import MAX_MESSAGES_PER_REPLY
 from tests.support.botapi import Call, FakeBotApi
 from tests.support.llm_server import LLMServer
 

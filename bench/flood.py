@@ -25,9 +25,9 @@ from typing import Any
 from bench.common import TOKEN, BenchContext
 from bench.report import cell, percentile, spread, table, target, write_json
 from bench.telegram_load import bot_settings, plan_load
-from bot.handlers import SLOW_DOWN
 from bot.logging_setup import configure_logging
-from bot.telegram_app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
+from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
+from bot.telegram.handlers import SLOW_DOWN
 from tests.support.botproc import until
 from tests.support.held_chats import HeldChatsBotApi
 

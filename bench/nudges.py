@@ -31,7 +31,6 @@ from bench.__main__ import _cpu_model
 from bench.telegram_load import bot_settings
 from bot.advisor import Advisor, Profile
 from bot.config import Settings, load_settings
-from bot.context import BotServices
 from bot.logging_setup import configure_logging
 from bot.nudges.schedule import iso_week, latest_due, next_due
 from bot.planner.builder import build_plan
@@ -42,7 +41,8 @@ from bot.store.nudges import NUDGE_COLUMNS, NudgeSettings
 from bot.store.plans import PLAN_COLUMNS
 from bot.store.profiles import PROFILE_COLUMNS
 from bot.store.tables import learning_plans, nudge_ledger, nudge_settings, plan_steps, profiles, users
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotServices
 from tests.support.botapi import FakeBotApi
 from tests.support.clock import SettableClock
 

@@ -30,8 +30,8 @@ import aiohttp
 import asyncpg
 
 from bench.report import machine, percentile, spread, table, write_json
-from bot.http_server import SECRET_HEADER
 from bot.store import Store
+from bot.telegram.http_server import SECRET_HEADER
 from ingest.chunking import build_chunks
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client

@@ -24,14 +24,14 @@ from bench.report import percentile
 from bot.advisor import Advisor, Turn
 from bot.config import Settings, load_settings
 from bot.dialog.assistant import HISTORY_TURNS
-from bot.rendering import render_answer
+from bot.telegram.rendering import render_answer
 from tests.support.botapi import FakeBotApi
 
 USERS = 200
 QUESTIONS_PER_USER = 5
 FIRST_CHAT = 6_000_000
 SEED = 20261207
-# The bot's AIORateLimiter lets one chat-bound request through every 1/25 s (bot/telegram_app.py).
+# The bot's AIORateLimiter lets one chat-bound request through every 1/25 s (bot/telegram/app.py).
 RATE_CAP_PER_SECOND = 25.0
 LIMITED_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "editMessageText", "sendChatAction")
 

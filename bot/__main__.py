@@ -70,14 +70,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.services import build_advisor, build_llm
 
         return main_ask(build_advisor(settings), args.question, args.profile, args.json, build_llm(settings))
-    from bot.memory import cap_heap_arenas
+    from bot.heap import cap_heap_arenas
 
     cap_heap_arenas()  # the chat and the bot run for days: before any thread allocates
     if args.command == "chat" or settings.telegram_bot_token is None:
         from bot.terminal import run_terminal_chat
 
         return run_terminal_chat(settings, explain_token=args.command != "chat")
-    from bot.serving import StartupError, run_bot
+    from bot.telegram.serving import StartupError, run_bot
 
     try:
         return run_bot(settings)

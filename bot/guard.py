@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from bot.store import MessageRateRepository, RateDecision
-from bot.store.tables import utcnow
+from bot.store import MessageRateRepository, RateDecision, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +63,8 @@ class SharedRateLimiter:
     async def take(self, user_id: int) -> RateDecision:
         """Count the user's message; a database error lets it through, since refusing everyone is worse."""
         try:
-            decision = await self._rate.take(user_id, utcnow(), self.per_minute, WINDOW_SECONDS)
-        except (SQLAlchemyError, OSError) as problem:
+            decision = await self._rate.take(user_id, dt.datetime.now(dt.UTC), self.per_minute, WINDOW_SECONDS)
+        except (StoreUnavailable, OSError) as problem:
             logger.warning("could not count a message of user %s, so it is let through: %s", user_id, problem)
             return RateDecision(allowed=True)
         if decision.first_refusal and self._notices is not None and not self._notices.first(user_id):

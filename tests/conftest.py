@@ -16,6 +16,7 @@ from ingest.loader import load_knowledge
 from tests.support.botapi import FakeBotApi
 from tests.support.chroma_server import ChromaServer, ChromaServerUnavailable
 from tests.support.databases import database_url, postgres_database  # noqa: F401 -- fixtures for every module
+from tests.support.llm_server import LLMServer
 from tests.support.models import MODEL_CACHE
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -67,6 +68,17 @@ def advisor(real_index: Path, embeddings: SentenceTransformerEmbeddings):  # typ
 @pytest.fixture
 async def bot_api() -> AsyncIterator[FakeBotApi]:
     server = FakeBotApi(TEST_TOKEN)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+@pytest.fixture
+async def llm_server() -> AsyncIterator[LLMServer]:
+    """A scripted OpenAI-compatible server on loopback, the only language model tests talk to."""
+    server = LLMServer()
     await server.start()
     try:
         yield server

@@ -22,7 +22,7 @@ from bot.config import Settings, load_settings
 from bot.guard import OncePer
 from bot.store import Store
 from bot.store.tables import utcnow
-from bot.telegram_app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
+from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 from tests.support.botproc import until

@@ -19,13 +19,13 @@ from telegram.constants import ChatID
 from bot.advisor import Advisor
 from bot.advisor.models import Facets, Intent, Turn
 from bot.config import load_settings
-from bot.context import BotServices
 from bot.dialog.assistant import NUDGES_NEED_A_PRIVATE_CHAT
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.migrations import alembic_config
 from bot.store.tables import broadcast_deliveries, broadcasts, users, utcnow
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotServices
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import BOT_USERNAME, FakeBotApi
 from tests.support.botproc import until

@@ -26,8 +26,8 @@ from bot.llm.model import make_chat_model
 from bot.llm.prompts import LLM_INTENTS, LLMPrompts
 from bot.prompts import Texts
 from bot.store import Store
-from bot.telegram_app import build_application, running
-from bot.telegram_io import MAX_MESSAGES_PER_REPLY, StreamedReply, send_replies
+from bot.telegram.app import build_application, running
+from bot.telegram.sending import MAX_MESSAGES_PER_REPLY, StreamedReply, send_replies
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import Call, FakeBotApi
 from tests.support.botproc import plain, until
@@ -123,16 +123,6 @@ async def grounded_bot(bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path) ->
     app = build_application(settings, advisor=advisor)
     async with running(app, poll_timeout=1):
         yield app
-
-
-@pytest.fixture
-async def llm_server() -> AsyncIterator[LLMServer]:
-    server = LLMServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

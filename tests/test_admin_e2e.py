@@ -10,7 +10,7 @@ import pytest
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.store import Store
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import TEST_TOKEN, ingest_into

@@ -18,7 +18,7 @@ from telegram.ext import Application
 
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
-from bot.telegram_app import COMMANDS, build_application, running
+from bot.telegram.app import COMMANDS, build_application, running
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 from tests.support.databases import plain_engine

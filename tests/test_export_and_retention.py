@@ -22,7 +22,6 @@ from telegram.ext import Application
 from bot.advisor import Advisor
 from bot.advisor.models import Profile
 from bot.config import SettingsError, load_settings
-from bot.context import BotServices
 from bot.dialog.assistant import Assistant
 from bot.prompts import Texts
 from bot.store import Store
@@ -38,7 +37,8 @@ from bot.store.tables import (
     users,
     utcnow,
 )
-from bot.telegram_app import COMMANDS, build_application, running
+from bot.telegram.app import COMMANDS, build_application, running
+from bot.telegram.context import BotServices
 from bot.terminal import LOCAL_USER, TerminalChat
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.support.botapi import BOT_USERNAME, FakeBotApi
@@ -337,7 +337,7 @@ async def test_the_daily_job_prunes_old_turns_and_forgets_users_gone_for_years(
         await me.say("which cert for cloud?")
         await me.say("/nudges friday 19:30")
         assert services.scheduler.scheduled == 1
-        caplog.set_level(logging.INFO, logger="bot.telegram_app")
+        caplog.set_level(logging.INFO, logger="bot.telegram.app")
 
         clock.set(start + 100 * DAY)
         await job.run(app)

@@ -18,7 +18,7 @@ from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.store import Store
 from bot.store.tables import utcnow
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import BOT_USERNAME, FakeBotApi
 from tests.support.botproc import until

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.llm.answerer import LLMAnswerer
 from bot.llm.model import LLMConfigError, make_chat_model
 from bot.llm.prompts import LLMPrompts, PromptError
 from bot.prompts import PROMPTS_DIR
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import FIXTURE_KNOWLEDGE, TEST_TOKEN, ingest_into
@@ -30,16 +29,6 @@ from tests.support.botapi import FakeBotApi
 from tests.support.llm_server import LLMServer
 
 LLM_KEY = "sk-test-secret-key-0123456789"
-
-
-@pytest.fixture
-async def llm_server() -> AsyncIterator[LLMServer]:
-    server = LLMServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def llm_settings(server: LLMServer, tmp_path: Path, **extra: Any) -> Settings:

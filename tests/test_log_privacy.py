@@ -19,7 +19,7 @@ from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import HideMessageText, hide_strings, install_log_filters
 from bot.store import Store
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 from tests.support.botproc import bot_env

@@ -8,7 +8,7 @@ import platform
 import pytest
 
 from bot.advisor import Advisor
-from bot.memory import cap_heap_arenas, release_free_heap
+from bot.heap import cap_heap_arenas, release_free_heap
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the heap tuning applies to glibc only")

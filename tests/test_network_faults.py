@@ -16,8 +16,8 @@ from telegram.ext import Application
 
 from bot.advisor import Advisor
 from bot.config import load_settings
-from bot.telegram_app import build_application, running
-from bot.telegram_http import SEND_ATTEMPTS
+from bot.telegram.app import build_application, running
+from bot.telegram.requests import SEND_ATTEMPTS
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import Call, FakeBotApi
 from tests.support.clock import SettableClock

@@ -18,13 +18,13 @@ from telegram.ext import Application
 
 from bot.advisor import Advisor, Profile
 from bot.config import load_settings
-from bot.context import BotServices
 from bot.nudges.schedule import iso_week, latest_due, next_due
 from bot.planner.builder import build_plan
 from bot.planner.models import StepStatus
 from bot.store import Store
 from bot.store.nudges import NudgeSettings
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
+from bot.telegram.context import BotServices
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 from tests.support.clock import SettableClock

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from bot.advisor import Answer, Intent, Source
-from bot.rendering import TELEGRAM_LIMIT, render_answer, render_text, split_messages, utf16_len
+from bot.telegram.rendering import TELEGRAM_LIMIT, render_answer, render_text, split_messages, utf16_len
 
 
 def _answer(text: str) -> Answer:

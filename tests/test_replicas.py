@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.http_server import SECRET_HEADER
 from bot.store import LedgerEntry, Store
+from bot.telegram.http_server import SECRET_HEADER
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import REAL_KNOWLEDGE, ROOT

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.store import Store
-from bot.telegram_pace import PacedRateLimiter
+from bot.telegram.pace import PacedRateLimiter
 
 INTERVAL = 0.04  # 25 a second, the bot's pace
 

@@ -14,9 +14,9 @@ import pytest
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import install_redaction
-from bot.rendering import TELEGRAM_LIMIT, utf16_len
-from bot.telegram_app import build_application, running
-from bot.telegram_bot import UPDATES_PER_POLL
+from bot.telegram.app import build_application, running
+from bot.telegram.bot import UPDATES_PER_POLL
+from bot.telegram.rendering import TELEGRAM_LIMIT, utf16_len
 from tests.conftest import TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 from telegram import Chat, Message, Update, User
 
-from bot.telegram_app import PerChatOrder
+from bot.telegram.app import PerChatOrder
 
 
 def update(update_id: int, user_id: int, chat_id: int) -> Update:

@@ -26,9 +26,9 @@ from telegram.ext import Application
 
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
-from bot.http_server import SECRET_HEADER, CachedCheck, RefusalLog
-from bot.serving import start_webhook, stop_webhook
-from bot.telegram_app import build_application, running
+from bot.telegram.app import build_application, running
+from bot.telegram.http_server import SECRET_HEADER, CachedCheck, RefusalLog
+from bot.telegram.serving import start_webhook, stop_webhook
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.support.botapi import FakeBotApi
 from tests.support.botproc import bot_env, plain
@@ -232,7 +232,7 @@ async def test_malformed_webhook_requests_get_4xx_and_a_few_quiet_log_lines(
     assert set(statuses[5:]) == {403}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     assert not [r for r in caplog.records if r.exc_info], caplog.text
-    refusals = [r for r in caplog.records if r.name == "bot.http_server" and r.levelno == logging.WARNING]
+    refusals = [r for r in caplog.records if r.name == "bot.telegram.http_server" and r.levelno == logging.WARNING]
     assert 1 <= len(refusals) < 5, [r.getMessage() for r in refusals]  # not one line per request
     assert secret not in caplog.text
 

@@ -35,7 +35,7 @@ from bot.advisor.retrieval import (
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance, understand
 from bot.advisor.vocabulary import Vocabulary
-from bot.memory import freeze_long_lived
+from bot.heap import freeze_long_lived
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
 from ingest.schema import Credential, Level, Occupation, Status

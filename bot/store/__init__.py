@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.store.broadcasts import Broadcast, BroadcastRepository, Recipient
 from bot.store.conversations import ConversationKey, ConversationRepository
 from bot.store.engine import create_engine
+from bot.store.errors import StoreUnavailable
 from bot.store.export import ExportRepository
 from bot.store.ledger import LedgerEntry, NudgeLedgerRepository
 from bot.store.migrations import upgrade_to_head
@@ -53,6 +54,7 @@ __all__ = [
     "RetentionRepository",
     "SendBudgetRepository",
     "Store",
+    "StoreUnavailable",
     "TurnRepository",
     "UserRepository",
 ]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, delete, text, update
 
 from bot.store.base import SEEN_RESOLUTION, Repository, insert
+from bot.store.errors import translated
 from bot.store.tables import message_rate, users
 
 # Rows of users idle for this many windows are deleted; two leave room for replicas whose clocks differ a little.
@@ -44,6 +45,7 @@ class RateDecision:
 class MessageRateRepository(Repository):
     _taken = 0
 
+    @translated
     async def take(self, user_id: int, now: dt.datetime, limit: int, window_seconds: float = 60) -> RateDecision:
         """Count one message from the user; allowed while the window holds at most `limit` of them.
 

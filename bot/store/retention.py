@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from sqlalchemy import Delete, delete, or_, select
 
 from bot.store.base import Repository
+from bot.store.errors import translated
 from bot.store.rate import KEEP_WINDOWS
 from bot.store.tables import (
     broadcast_deliveries,
@@ -73,6 +74,7 @@ def _cutoff(now: dt.datetime, days: int) -> dt.datetime | None:
 
 
 class RetentionRepository(Repository):
+    @translated
     async def prune(self, now: dt.datetime, policy: RetentionPolicy) -> Pruned:
         """Delete what `policy` no longer keeps at `now`; the counts of what went."""
         forgotten: tuple[int, ...] = ()

@@ -16,8 +16,8 @@ from telegram.error import Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, Job, JobQueue
 
 from bot.nudges.service import Claimed, Due, NudgeService, Startup
-from bot.telegram_http import BEFORE_SENDING, NotSent, lost_on_the_way, never_reached_telegram
-from bot.telegram_io import send_replies
+from bot.telegram.requests import BEFORE_SENDING, NotSent, lost_on_the_way, never_reached_telegram
+from bot.telegram.sending import send_replies
 
 logger = logging.getLogger(__name__)
 

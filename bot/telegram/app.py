@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -25,29 +24,29 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
 from bot.advisor import Advisor
 from bot.config import Settings
-from bot.context import BotContext, BotServices
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.dialog.export import DataExport
 from bot.guard import Access, SharedRateLimiter, SlowDownNotices
-from bot.http_server import CachedCheck, HttpServer, Readiness, WebhookRoute
-from bot.memory import freeze_long_lived, release_free_heap
+from bot.heap import freeze_long_lived, release_free_heap
 from bot.nudges.schedule import Clock, system_clock
 from bot.nudges.service import NudgeService
-from bot.persistence import StoreHandle
 from bot.prompts import Texts
 from bot.reindex import Reindexer
 from bot.services import build_advisor, build_llm
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
+from bot.store.handle import StoreHandle
 from bot.store.retention import RetentionPolicy
-from bot.telegram_bot import BatchedPollingBot
-from bot.telegram_broadcasts import BroadcastSender
-from bot.telegram_http import polling_request, send_request
-from bot.telegram_nudges import RETRY_BASE_SECONDS, NudgeScheduler
-from bot.telegram_pace import PacedRateLimiter
+from bot.telegram import handlers
+from bot.telegram.bot import BatchedPollingBot
+from bot.telegram.broadcasts import BroadcastSender
+from bot.telegram.context import BotContext, BotServices
+from bot.telegram.http_server import CachedCheck, HttpServer, Readiness, WebhookRoute
+from bot.telegram.nudges import RETRY_BASE_SECONDS, NudgeScheduler
+from bot.telegram.pace import PacedRateLimiter
+from bot.telegram.requests import polling_request, send_request
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +138,7 @@ def schedule_retention(
     async def prune(_: BotContext) -> None:
         try:
             pruned = await store.retention.prune(clock(), policy)
-        except (SQLAlchemyError, OSError) as problem:
+        except (StoreUnavailable, OSError) as problem:
             logger.warning("retention: could not prune the database (%s); trying again in a day", problem)
             return
         for user_id in pruned.forgotten_users:

@@ -14,7 +14,7 @@ from telegram.ext import Application
 
 from bot.dialog.replies import Reply, UserRef
 from bot.store import Store
-from bot.telegram_io import send_replies
+from bot.telegram.sending import send_replies
 
 logger = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.context import BotServices
-from bot.handlers import CONFLICT_MESSAGE
-from bot.telegram_app import build_application
+from bot.telegram.app import build_application
+from bot.telegram.context import BotServices
+from bot.telegram.handlers import CONFLICT_MESSAGE
 
 logger = logging.getLogger(__name__)
 

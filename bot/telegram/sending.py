@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.dialog.replies import Reply
-from bot.rendering import fit_messages, render_answer, render_text
+from bot.telegram.rendering import fit_messages, render_answer, render_text
 
 logger = logging.getLogger(__name__)
 

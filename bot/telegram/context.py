@@ -11,10 +11,10 @@ from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.dialog.export import DataExport
 from bot.guard import Access, SharedRateLimiter
-from bot.http_server import HttpServer
 from bot.prompts import Texts
-from bot.telegram_broadcasts import BroadcastSender
-from bot.telegram_nudges import NudgeScheduler
+from bot.telegram.broadcasts import BroadcastSender
+from bot.telegram.http_server import HttpServer
+from bot.telegram.nudges import NudgeScheduler
 
 
 @dataclass

@@ -9,9 +9,9 @@ from telegram.constants import ChatID, ChatType
 from telegram.error import BadRequest, Conflict, NetworkError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import BotContext, BotServices
 from bot.dialog.replies import Reply, UserRef
-from bot.telegram_io import StreamedReply, send_replies
+from bot.telegram.context import BotContext, BotServices
+from bot.telegram.sending import StreamedReply, send_replies
 
 logger = logging.getLogger(__name__)
 
