@@ -10,7 +10,7 @@ DATA_DIR ?= data
 INDEX_STAMP := $(DATA_DIR)/.index-built
 KNOWLEDGE := $(shell find knowledge -type f 2>/dev/null)
 
-.PHONY: run test lint typecheck pytest ingest check bench bench-replicas bench-nudges clean
+.PHONY: run test test-fast lint typecheck pytest ingest check bench bench-replicas bench-nudges clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ pytest: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
 
 test: lint typecheck pytest
+
+# What to run while working: the tests that need no model, server, subprocess or whole knowledge base.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
 
 # Ingest, answer latency, end to end, start-up and scale 1x/10x (about 15 minutes on 2 cores);
 # e.g. `make bench BENCH_ARGS="--only latency --repeats 10"` or `BENCH_ARGS="--scale 1,10,100"`.

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import TOKEN, BenchContext, peak_rss_mb
+from bench.harness.botapi import FakeBotApi
 from bench.report import cell, percentile, spread, table
 from bench.telegram_load import (
     RATE_CAP_PER_SECOND,
@@ -34,7 +35,6 @@ from bench.telegram_load import (
 )
 from bot.logging_setup import configure_logging
 from bot.telegram.app import build_application, running
-from tests.support.botapi import FakeBotApi
 
 DEFAULT_REPEATS = 3
 TICK_SECONDS = 0.005

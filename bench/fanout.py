@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import TOKEN, BenchContext
+from bench.harness.botapi import Call, FakeBotApi
+from bench.harness.llm_server import LLMServer
 from bench.report import table
 from bench.telegram_load import bot_settings
 from bot.advisor import Advisor
@@ -34,8 +36,6 @@ from bot.dialog.assistant import MAX_TEXT_CHARS
 from bot.logging_setup import configure_logging
 from bot.telegram.app import build_application, running
 from bot.telegram.sending import MAX_MESSAGES_PER_REPLY
-from tests.support.botapi import Call, FakeBotApi
-from tests.support.llm_server import LLMServer
 
 NEW_MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument")
 STICKER_ANSWER = "I can only read text messages."

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import TOKEN, BenchContext
+from bench.harness.botproc import until
+from bench.harness.held_chats import HeldChatsBotApi
 from bench.report import cell, percentile, spread, table, target, write_json
 from bench.telegram_load import bot_settings, plan_load
 from bot.logging_setup import configure_logging
 from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
 from bot.telegram.handlers import SLOW_DOWN
-from tests.support.botproc import until
-from tests.support.held_chats import HeldChatsBotApi
 
 DEFAULT_REPEATS = 3
 FLOOD = 200

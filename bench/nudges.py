@@ -28,6 +28,8 @@ from sqlalchemy import func, insert, select
 from telegram.ext import Application
 
 from bench.__main__ import _cpu_model
+from bench.harness.botapi import FakeBotApi
+from bench.harness.clock import SettableClock
 from bench.telegram_load import bot_settings
 from bot.advisor import Advisor, Profile
 from bot.config import Settings, load_settings
@@ -43,8 +45,6 @@ from bot.store.profiles import PROFILE_COLUMNS
 from bot.store.tables import learning_plans, nudge_ledger, nudge_settings, plan_steps, profiles, users
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotServices
-from tests.support.botapi import FakeBotApi
-from tests.support.clock import SettableClock
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "bench" / "results" / "nudges.json"

@@ -29,6 +29,9 @@ from typing import Any
 import aiohttp
 import asyncpg
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.chroma_server import ChromaServer, free_loopback_port
+from bench.harness.due_nudges import seed_due_nudges
 from bench.report import machine, percentile, spread, table, write_json
 from bot.store import Store
 from bot.telegram.http_server import SECRET_HEADER
@@ -36,9 +39,6 @@ from ingest.chunking import build_chunks
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
-from tests.support.botapi import FakeBotApi
-from tests.support.chroma_server import ChromaServer, free_loopback_port
-from tests.support.due_nudges import seed_due_nudges
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "bench" / "results" / "replicas.json"

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, TOKEN, BenchContext, peak_rss_mb, rss_mb
+from bench.harness.botapi import FakeBotApi
 from bench.report import cell, spread, table, target
 from bench.telegram_load import LoadPlan, analyse, drive, plan_load
 from bot.config import Settings
-from tests.support.botapi import FakeBotApi
 
 DEFAULT_REPEATS = 3
 READY_LINE = "bot ready"

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import TOKEN, Question
+from bench.harness.botapi import FakeBotApi
 from bench.report import percentile
 from bot.advisor import Advisor, Turn
 from bot.config import Settings, load_settings
 from bot.dialog.assistant import HISTORY_TURNS
 from bot.telegram.rendering import render_answer
-from tests.support.botapi import FakeBotApi
 
 USERS = 200
 QUESTIONS_PER_USER = 5

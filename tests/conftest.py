@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.chroma_server import ChromaServer, ChromaServerUnavailable
+from bench.harness.llm_server import LLMServer
+from bench.harness.models import MODEL_CACHE
 from ingest.chunking import build_chunks
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
-from tests.support.botapi import FakeBotApi
-from tests.support.chroma_server import ChromaServer, ChromaServerUnavailable
-from tests.support.databases import database_url, postgres_database  # noqa: F401 -- fixtures for every module
-from tests.support.llm_server import LLMServer
-from tests.support.models import MODEL_CACHE
+from tests.support.databases import database_url, missing_service, postgres_database  # noqa: F401 -- fixtures for every module
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -25,6 +25,32 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE_KNOWLEDGE = Path(__file__).resolve().parent / "fixtures" / "knowledge"
 REAL_KNOWLEDGE = ROOT / "knowledge"
 TEST_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
+
+
+# Tests that use any of these fixtures bring up the embedding model, the whole knowledge base, a server or a
+# subprocess; they are marked `slow` here, by what they use, so that `make test-fast` leaves them out without
+# anyone having to remember a marker.
+SLOW_FIXTURES = frozenset(
+    {"embeddings", "real_index", "advisor", "bot_api", "chroma_server", "postgres_database", "llm_server"}
+)
+# Names a test function refers to when it starts a process of its own.
+PROCESS_STARTERS = frozenset({"bot_process", "create_subprocess_exec", "subprocess", "Popen", "run_ingest"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_slow(item):
+            item.add_marker(pytest.mark.slow)
+
+
+def _is_slow(item: pytest.Item) -> bool:
+    if set(getattr(item, "fixturenames", ())) & SLOW_FIXTURES:
+        return True
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "postgresql" in callspec.params.values():  # the run on the PostgreSQL server
+        return True
+    code = getattr(getattr(item, "function", None), "__code__", None)
+    return code is not None and bool(set(code.co_names) & PROCESS_STARTERS)
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +130,7 @@ def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
     try:
         server.start()
     except ChromaServerUnavailable as missing:
-        pytest.skip(str(missing))
+        missing_service(str(missing))
     try:
         yield server
     finally:

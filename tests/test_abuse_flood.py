@@ -17,6 +17,9 @@ import pytest
 from sqlalchemy import text
 from telegram import Chat, Message, Update, User
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import until
+from bench.harness.held_chats import HeldChatsBotApi
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.guard import OncePer
@@ -24,10 +27,7 @@ from bot.store import Store
 from bot.store.tables import utcnow
 from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import until
 from tests.support.databases import plain_engine
-from tests.support.held_chats import HeldChatsBotApi
 from tests.test_guard_e2e import SLOW_DOWN, forge_press, plain
 
 FLOODER, ASKER, STRANGER, MEMBER = 9301, 9302, 9303, 9304

@@ -16,6 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import insert, text
 from telegram.constants import ChatID
 
+from bench.harness.botapi import BOT_USERNAME, FakeBotApi
+from bench.harness.botproc import until
+from bench.harness.clock import SettableClock
 from bot.advisor import Advisor
 from bot.advisor.models import Facets, Intent, Turn
 from bot.config import load_settings
@@ -27,9 +30,6 @@ from bot.store.tables import broadcast_deliveries, broadcasts, users, utcnow
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotServices
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import BOT_USERNAME, FakeBotApi
-from tests.support.botproc import until
-from tests.support.clock import SettableClock
 from tests.support.databases import plain_engine
 from tests.test_guard_e2e import plain
 

@@ -16,6 +16,9 @@ import pytest
 from telegram import Bot
 from telegram.ext import Application
 
+from bench.harness.botapi import Call, FakeBotApi
+from bench.harness.botproc import plain, until
+from bench.harness.llm_server import LLMServer
 from bot.advisor import Advisor
 from bot.config import SettingsError, load_settings
 from bot.dialog.assistant import MAX_TEXT_CHARS, Assistant
@@ -29,9 +32,6 @@ from bot.store import Store
 from bot.telegram.app import build_application, running
 from bot.telegram.sending import MAX_MESSAGES_PER_REPLY, StreamedReply, send_replies
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import Call, FakeBotApi
-from tests.support.botproc import plain, until
-from tests.support.llm_server import LLMServer
 from tests.test_llm_mode import llm_settings
 from tests.test_telegram_e2e import assert_valid_telegram_html
 

@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import pytest
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import START_WITHIN_SECONDS, bot_env
 from tests.conftest import ROOT, TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import START_WITHIN_SECONDS, bot_env
 
 # A well-formed token the local server does not know: what a revoked token looks like to the bot.
 REVOKED_TOKEN = "987654321:AARevokedTokenNobodyKnows_0123456789xyz"

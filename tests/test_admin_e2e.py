@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.store import Store
@@ -14,7 +15,6 @@ from bot.telegram.app import build_application, running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import TEST_TOKEN, ingest_into
-from tests.support.botapi import FakeBotApi
 from tests.support.extra_knowledge import AZ_104
 from tests.test_guard_e2e import forge_press, plain, quiet_for
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from chromadb.api import ClientAPI
 
+from bench.harness.chroma_server import ChromaServer
 from bot.advisor import Advisor
 from bot.config import Settings
 from bot.services import build_advisor
@@ -30,10 +31,7 @@ from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import GENERATION_PREFIX, POINTER_COLLECTION, active_collection_name, build_index, make_client
 from ingest.loader import load_knowledge
 from ingest.locking import LOCK_COLLECTION, STALE_AFTER_SECONDS, Holder, LockBusy, ServerIngestLock
-from tests.support.chroma_server import ChromaServer
 from tests.support.extra_knowledge import AZ_104, AZ_104_ID
-
-pytestmark = pytest.mark.slow
 
 QUESTION = "which cert for cloud?"
 MARK = "Checked again against the Chroma server."

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Connection, MetaData, func, select
 from telegram.ext import Application
 
+from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.telegram.app import COMMANDS, build_application, running
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import FakeBotApi
 from tests.support.databases import plain_engine
 
 CHAT = 4001

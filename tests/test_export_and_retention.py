@@ -19,6 +19,9 @@ import pytest
 from sqlalchemy import Column, Connection, Integer, MetaData, Table, Text, inspect, text, update
 from telegram.ext import Application
 
+from bench.harness.botapi import BOT_USERNAME, FakeBotApi
+from bench.harness.botproc import Chat, plain, until
+from bench.harness.clock import SettableClock
 from bot.advisor import Advisor
 from bot.advisor.models import Profile
 from bot.config import SettingsError, load_settings
@@ -41,9 +44,6 @@ from bot.telegram.app import COMMANDS, build_application, running
 from bot.telegram.context import BotServices
 from bot.terminal import LOCAL_USER, TerminalChat
 from tests.conftest import ROOT, TEST_TOKEN
-from tests.support.botapi import BOT_USERNAME, FakeBotApi
-from tests.support.botproc import Chat, plain, until
-from tests.support.clock import SettableClock
 from tests.test_store import fill, make_turn
 
 ALICE, BOB, CAROL = 1001, 2002, 3003

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import text
 from telegram.ext import Application
 
+from bench.harness.botapi import BOT_USERNAME, FakeBotApi
+from bench.harness.botproc import until
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.store import Store
 from bot.store.tables import utcnow
 from bot.telegram.app import build_application, running
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import BOT_USERNAME, FakeBotApi
-from tests.support.botproc import until
 from tests.test_telegram_e2e import assert_valid_telegram_html
 
 ALLOWED, STRANGER, ADMIN = 9001, 9002, 9003

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.llm_server import LLMServer
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.llm.answerer import LLMAnswerer
@@ -25,8 +27,6 @@ from bot.telegram.app import build_application, running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import FIXTURE_KNOWLEDGE, TEST_TOKEN, ingest_into
-from tests.support.botapi import FakeBotApi
-from tests.support.llm_server import LLMServer
 
 LLM_KEY = "sk-test-secret-key-0123456789"
 

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import bot_env
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import HideMessageText, hide_strings, install_log_filters
 from bot.store import Store
 from bot.telegram.app import build_application, running
 from tests.conftest import ROOT, TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import bot_env
 
 USER_ID = 5550123
 SECRET = TEST_TOKEN.split(":")[1]

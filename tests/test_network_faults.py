@@ -14,13 +14,13 @@ from pathlib import Path
 
 from telegram.ext import Application
 
+from bench.harness.botapi import Call, FakeBotApi
+from bench.harness.clock import SettableClock
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.telegram.app import build_application, running
 from bot.telegram.requests import SEND_ATTEMPTS
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import Call, FakeBotApi
-from tests.support.clock import SettableClock
 from tests.test_nudges import BERLIN, bot_process, ledger, opt_in, weekly
 
 # Longer than python-telegram-bot's default read timeout (5 s), shorter than the bot's own.

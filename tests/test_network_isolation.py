@@ -17,10 +17,10 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import bot_env
+from bench.harness.models import MODEL_CACHE
 from tests.conftest import FIXTURE_KNOWLEDGE, ROOT
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import bot_env
-from tests.support.models import MODEL_CACHE
 
 HOOK_SOURCE = textwrap.dedent(
     '''

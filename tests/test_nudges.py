@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from telegram.ext import Application
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.clock import SettableClock
 from bot.advisor import Advisor, Profile
 from bot.config import load_settings
 from bot.nudges.schedule import iso_week, latest_due, next_due
@@ -26,8 +28,6 @@ from bot.store.nudges import NudgeSettings
 from bot.telegram.app import build_application, running
 from bot.telegram.context import BotServices
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.clock import SettableClock
 
 UTC = dt.UTC
 BERLIN, NEW_YORK, LONDON = 7001, 7002, 7003

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from pathlib import Path
 
+from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor, Profile
 from bot.config import load_settings
 from bot.dialog.assistant import Assistant
@@ -17,7 +18,6 @@ from bot.telegram.app import build_application, running
 from bot.telegram.sending import png_size
 from bot.terminal import LOCAL_USER, TerminalChat
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import FakeBotApi
 
 USER = 9501
 

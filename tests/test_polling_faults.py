@@ -6,9 +6,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import bot_env
 from tests.conftest import ROOT, TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import bot_env
 
 
 async def test_polling_recovers_from_server_errors_and_stops_on_a_conflict(

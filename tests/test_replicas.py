@@ -19,15 +19,15 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bench.harness.botapi import BOT_ID, FakeBotApi
+from bench.harness.botproc import bot_env, plain
+from bench.harness.chroma_server import ChromaServer
+from bench.harness.due_nudges import seed_due_nudges
 from bot.store import LedgerEntry, Store
 from bot.telegram.http_server import SECRET_HEADER
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import REAL_KNOWLEDGE, ROOT
-from tests.support.botapi import BOT_ID, FakeBotApi
-from tests.support.botproc import bot_env, plain
-from tests.support.chroma_server import ChromaServer
-from tests.support.due_nudges import seed_due_nudges
 from tests.test_chroma_server import ingest_in_process
 from tests.test_webhook import free_port, message_update
 

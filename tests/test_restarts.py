@@ -25,6 +25,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bench.harness.botapi import Call, FakeBotApi
+from bench.harness.botproc import Chat, bot_process, held_calls, plain, until
 from bot.advisor.catalog import Catalog
 from bot.advisor.models import Profile
 from bot.dialog.nudge_views import DAY_NAMES
@@ -36,8 +38,6 @@ from ingest.chunking import build_chunks
 from ingest.loader import load_knowledge
 from ingest.schema import Level
 from tests.conftest import REAL_KNOWLEDGE
-from tests.support.botapi import Call, FakeBotApi
-from tests.support.botproc import Chat, bot_process, held_calls, plain, until
 from tests.support.databases import plain_engine
 
 NEWCOMER = 8101  # answers the questionnaire across three kills

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import install_redaction
@@ -18,7 +19,6 @@ from bot.telegram.app import build_application, running
 from bot.telegram.bot import UPDATES_PER_POLL
 from bot.telegram.rendering import TELEGRAM_LIMIT, utf16_len
 from tests.conftest import TEST_TOKEN
-from tests.support.botapi import FakeBotApi
 
 ALLOWED_TAGS = {"b", "i", "u", "s", "code", "pre", "a", "blockquote"}
 

@@ -24,14 +24,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from telegram.ext import Application
 
+from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import bot_env, plain
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.telegram.app import build_application, running
 from bot.telegram.http_server import SECRET_HEADER, CachedCheck, RefusalLog
 from bot.telegram.serving import start_webhook, stop_webhook
 from tests.conftest import ROOT, TEST_TOKEN
-from tests.support.botapi import FakeBotApi
-from tests.support.botproc import bot_env, plain
 from tests.test_guard_e2e import quiet_for
 
 

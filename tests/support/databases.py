@@ -2,18 +2,21 @@
 
 The server is the one at 127.0.0.1:5432 with user postgres, trust auth and a database named `test`.
 Each test gets a database no other test or run sees, dropped afterwards, so runs never collide. When
-the server cannot be reached, the tests that need it are skipped with a reason that says how to start one.
+the server cannot be reached, the tests that need it are skipped with a reason that says how to start one
+(with CI=true they fail instead: CI must test every backend).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import uuid
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -55,11 +58,21 @@ def postgres_problem() -> str | None:
         return pool.submit(asyncio.run, _probe()).result()
 
 
+def missing_service(why: str) -> NoReturn:
+    """Skip the calling test on a developer's machine; fail it in CI, where every service must be there.
+
+    A skip in CI would let a whole backend go untested while the run stays green.
+    """
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true and a service the tests need is missing: {why}", pytrace=False)
+    pytest.skip(why)
+
+
 def skip_unless_postgres() -> None:
     """Skip the calling test, saying how to start a server, unless the local server is reachable."""
     problem = postgres_problem()
     if problem is not None:
-        pytest.skip(f"PostgreSQL at {HOST}:{PORT} is unreachable ({problem}); {START_HINT}")
+        missing_service(f"PostgreSQL at {HOST}:{PORT} is unreachable ({problem}); {START_HINT}")
 
 
 @asynccontextmanager

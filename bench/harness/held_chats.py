@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.support.botapi import FakeBotApi
+from bench.harness.botapi import FakeBotApi
 
 
 class HeldChatsBotApi(FakeBotApi):

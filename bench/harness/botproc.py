@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.support.botapi import Call, FakeBotApi
-from tests.support.models import MODEL_CACHE
+from bench.harness.botapi import Call, FakeBotApi
+from bench.harness.models import MODEL_CACHE
 
 ROOT = Path(__file__).resolve().parents[2]
 # Loading the embedding model dominates a start; a busy machine can take several times the usual.
