@@ -99,3 +99,27 @@ async def test_requests_without_a_chat_take_no_slot() -> None:
     assert reserved == 0
     await limiter.process_request(answer_callback_query, (), {}, "sendMessage", {"chat_id": 5}, None)
     assert reserved == 1
+
+
+async def test_a_budget_that_fails_is_not_asked_again_for_a_while() -> None:
+    """A database that is down must not cost every message a timeout, nor the log a line per message."""
+    asked = 0
+
+    async def unreachable() -> float:
+        nonlocal asked
+        asked += 1
+        raise ConnectionRefusedError("the database is down")
+
+    sent = 0
+
+    async def send_message(**_: Any) -> bool:
+        nonlocal sent
+        sent += 1
+        return True
+
+    limiter = PacedRateLimiter()
+    limiter.share(unreachable)
+    await limiter.initialize()
+    for chat in range(5):
+        await limiter.process_request(send_message, (), {}, "sendMessage", {"chat_id": chat}, None)
+    assert (sent, asked) == (5, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
@@ -18,6 +19,9 @@ MAX_RETRIES = 3
 # A slot is due at most one interval after the last send; a longer wait means clocks or data went wrong.
 MAX_SLOT_WAIT_SECONDS = 1.0
 MAX_SLOT_TRIES = 200
+# After the shared budget failed to answer, sends go at the local pace for this long before it is asked again:
+# a database that is down must not cost every message a connection timeout, nor the log a line per message.
+UNAVAILABLE_PAUSE_SECONDS = 30.0
 
 TakeSlot = Callable[[], Awaitable[float]]  # takes the shared slot: 0 when taken, else the seconds until it is due
 
@@ -37,6 +41,7 @@ class PacedRateLimiter(AIORateLimiter):
         super().__init__(overall_max_rate=1, overall_time_period=1 / messages_per_second, max_retries=max_retries)
         self.interval_seconds = 1 / messages_per_second
         self._take_slot: TakeSlot | None = None
+        self._unavailable_until = 0.0  # monotonic time before which the shared budget is not asked
 
     def share(self, take_slot: TakeSlot) -> None:
         """Draw every later send to a chat from the shared budget that `take_slot` takes slots from."""
@@ -53,7 +58,7 @@ class PacedRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         take_slot = self._take_slot
         # Only sends to a chat count against the bot's message limit (the requests PTB's own pace applies to).
-        if take_slot is None or data.get("chat_id") is None:
+        if take_slot is None or data.get("chat_id") is None or time.monotonic() < self._unavailable_until:
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
         async def paced(*call_args: Any, **call_kwargs: Any) -> bool | JSONDict | list[JSONDict]:
@@ -62,8 +67,11 @@ class PacedRateLimiter(AIORateLimiter):
                 try:
                     wait = await take_slot()
                 except Exception as problem:
+                    self._unavailable_until = time.monotonic() + UNAVAILABLE_PAUSE_SECONDS
                     logger.warning(
-                        "the shared sending pace is unavailable, sending at this process's pace: %s", problem
+                        "the shared sending pace is unavailable, sending at this process's pace for %.0f s: %s",
+                        UNAVAILABLE_PAUSE_SECONDS,
+                        problem,
                     )
                     break
                 if wait <= 0:
