@@ -150,11 +150,13 @@ async def test_failures_fall_back_to_the_grounded_answer(
     assert answer.text == grounded.text and len(llm_server.requests) == 1
 
 
-async def test_a_timeout_falls_back_quickly(llm_server: LLMServer, advisor: Advisor, tmp_path: Path) -> None:
+async def test_a_timeout_falls_back_to_the_grounded_answer(
+    llm_server: LLMServer, advisor: Advisor, tmp_path: Path
+) -> None:
+    # the model would answer after 5 s; had the 1 s timeout not applied, the answer would be the model's
     llm_server.hang(5)
-    started = time.monotonic()
-    _, answer = await write(answerer(llm_server, tmp_path, timeout=1.0), advisor, "which cert for cloud?")
-    assert answer.mode == "grounded" and time.monotonic() - started < 4
+    grounded, answer = await write(answerer(llm_server, tmp_path, timeout=1.0), advisor, "which cert for cloud?")
+    assert answer.mode == "grounded" and answer.text == grounded.text
 
 
 async def test_injection_questions_never_reach_the_model(
