@@ -3,8 +3,8 @@
 The split calls the advisor's stages one by one in the order `answer()` chains them
 (bot/advisor/service.py): understanding, the query embedding, retrieval (dense, lexical and the
 facet-filtered dense searches, then fusion), ranking and composing. Ranking runs inside
-`Advisor.compose`, so it is timed by wrapping the ranking function for the duration of the
-staged call; composing is the rest of `compose`. Before anything is timed, every question is
+`AnswerPolicy.answer` (bot/advisor/policy.py), so it is timed by wrapping the ranking function for
+the duration of the staged call; composing is the rest of the policy's answer. Before anything is timed, every question is
 answered both ways and compared: a staged answer that differs from `answer()` means the split no
 longer follows the advisor, and a warning says so.
 """
@@ -22,12 +22,12 @@ from typing import Any
 
 from bench.common import BenchContext, Question
 from bench.report import cell, percentile, percentiles_over_runs, spread, table, target
-from bot.advisor import Advisor, Answer, Intent, composer
-from bot.advisor import service as advisor_service
+from bot.advisor import Advisor, Answer
+from bot.advisor import policy as advisor_policy
+from bot.advisor.policy import AnswerPolicy
 from bot.advisor.ranking import Candidate
-from bot.advisor.retrieval import reciprocal_rank_fusion
-from bot.advisor.service import DENSE_K, LEXICAL_K, Retrieved, gather
-from bot.advisor.sources import SourceList
+from bot.advisor.retrieval import Retrieved, gather, reciprocal_rank_fusion
+from bot.advisor.service import DENSE_K, LEXICAL_K
 from bot.advisor.understanding import understand
 from ingest.embeddings import SentenceTransformerEmbeddings
 
@@ -46,7 +46,7 @@ class RankTimer:
 
     @contextmanager
     def timing(self) -> Iterator[None]:
-        original = advisor_service.rank
+        original = advisor_policy.rank
 
         @functools.wraps(original)
         def timed(*args: Any, **kwargs: Any) -> list[Candidate]:
@@ -56,11 +56,11 @@ class RankTimer:
             finally:
                 self.seconds += time.perf_counter() - started
 
-        advisor_service.rank = timed
+        advisor_policy.rank = timed
         try:
             yield
         finally:
-            advisor_service.rank = original
+            advisor_policy.rank = original
 
 
 @dataclass
@@ -111,21 +111,16 @@ def staged_answer(advisor: Advisor, question: Question) -> Staged:
     t2 = time.perf_counter()
     ms["other"] = (t1 - t0) * 1000
     ms["understanding"] = (t2 - t1) * 1000
-    if u.intent in (Intent.OUT_OF_SCOPE, Intent.SMALLTALK):
-        text = (
-            composer.compose_out_of_scope(u.injection)
-            if u.intent is Intent.OUT_OF_SCOPE
-            else composer.compose_smalltalk(question.text)
-        )
-        answer = advisor._reply(question.text, u, text, [], SourceList(state.catalog))
+    policy = AnswerPolicy(state.catalog, state.lexical)
+    unsearched = policy.answer_unsearched(question.text, u)
+    if unsearched is not None:
         ms["composing"] = (time.perf_counter() - t2) * 1000
-        return Staged(answer, None, ms)
+        return Staged(unsearched, None, ms)
     retrieved = staged_retrieve(advisor, u.query, u.facets, ms)
     ranking = RankTimer()
     t3 = time.perf_counter()
     with ranking.timing():
-        advisor._settle_intent(u, retrieved, question.text)
-        answer = advisor.compose(question.text, u, retrieved, question.profile)
+        answer = policy.answer(question.text, u, retrieved, question.profile)
     ms["ranking"] = ranking.seconds * 1000
     ms["composing"] = (time.perf_counter() - t3) * 1000 - ms["ranking"]
     return Staged(answer, retrieved, ms)

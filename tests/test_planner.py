@@ -115,7 +115,8 @@ def write(
         ("I want to be a data analyst", "data-analyst"),
         ("BA", "business-analyst"),
         ("i'd like to work as a machine learning engineer", "ml-engineer"),
-        # the longest name inside the text wins: "agile project manager" over "project manager"
+        # the earliest name wins, the longest of those that start at the same word: "agile project manager"
+        # over "project manager"
         ("I want to be an agile project manager", "scrum-master"),
         ("next: data platform engineer at a bank", "data-engineer"),
     ],

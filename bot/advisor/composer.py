@@ -11,14 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.advisor.catalog import IndexedChunk
-from bot.advisor.models import Facets, Profile
+from bot.advisor.models import DEFAULT_HOURS_PER_WEEK, Facets, Profile
 from bot.advisor.ranking import Candidate
 from bot.advisor.retrieval import tokenize
 from bot.advisor.sources import SourceList
 from ingest.chunking import cost_text, hours_text
 from ingest.schema import Credential, Occupation, Status
 
-DEFAULT_HOURS_PER_WEEK = 5.0
 CAPABILITIES = (
     "I help you choose certifications and micro-credentials and plan a career switch: ask me which "
     "certification fits a field (cloud, data, cybersecurity, project management, UX, marketing and more), "
@@ -60,7 +59,8 @@ def _varies_note(creds: Sequence[Credential]) -> str:
     return "Check the provider's page for the current price before you pay."
 
 
-def _why(cand: Candidate) -> str:
+def reason_line(cand: Candidate) -> str:
+    """Why a credential is listed, in one line: the ranking's first two reasons, else what it is."""
     reasons = list(dict.fromkeys(cand.reasons))
     if reasons:
         return "; ".join(reasons[:2])
@@ -74,7 +74,7 @@ def _numbered(cands: Sequence[Candidate], sources: SourceList) -> list[str]:
         cite = sources.cite_credential(cred.id)
         lines.append(f"{i}. {cred.name} ({cred.provider}) {cite}")
         lines.append(f"   {facts_line(cred)}")
-        lines.append(f"   Why: {_why(cand)}")
+        lines.append(f"   Why: {reason_line(cand)}")
         if cand.replaced is not None:
             lines.append(
                 f"   Note: {cand.replaced.name} was retired; this is its replacement. {sources.cite_credential(cand.replaced.id)}"
@@ -276,7 +276,7 @@ def compose_switch(
         span = f"{lo}" if lo == hi else f"{lo}-{hi}"
         lines.append(f"{i}. {cred.name} ({cred.provider}) {sources.cite_credential(cred.id)}")
         lines.append(f"   {facts_line(cred)} · about {span} weeks")
-        lines.append(f"   Why: {_why(cand)}")
+        lines.append(f"   Why: {reason_line(cand)}")
         week += round((cred.hours.min + cred.hours.max) / 2 / per_week)
     if pathway:
         months = max(1, round(week / 4.3))

@@ -8,6 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.schema import Domain, Level
 
+# The weekly study time assumed for someone who has not said theirs, in the advisor's plans and the planner's.
+DEFAULT_HOURS_PER_WEEK = 5.0
+
 
 class Intent(StrEnum):
     RECOMMEND = "recommend"

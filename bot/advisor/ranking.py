@@ -10,8 +10,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.advisor.catalog import Catalog
+from bot.advisor.matching import provider_key
 from bot.advisor.models import Facets, Intent, Profile
-from bot.advisor.vocabulary import PRODUCT_VENDORS, VENDOR_PROVIDERS, match_form
+from bot.advisor.vocabulary import PRODUCT_VENDORS
 from ingest.schema import Credential, Level, Status
 
 NAMED_BONUS = 5.0
@@ -63,7 +64,7 @@ class Wants:
             budget_usd=facets.budget_usd if facets.budget_usd is not None else profile.budget_usd,
             free_only=facets.free_only,
             hours_per_week=facets.hours_per_week or profile.hours_per_week,
-            providers=facets.providers or [provider_of(p) for p in profile.preferred_providers],
+            providers=facets.providers or [provider_key(p) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
             experience_years=profile.experience_years,
             completed=frozenset(profile.completed),
@@ -73,23 +74,6 @@ class Wants:
     def switch_level(self) -> Level:
         """The level a career switcher starts at when they did not say: past the basics if they already work in tech."""
         return Level.INTERMEDIATE if self.technical_background else Level.BEGINNER
-
-
-def provider_of(name: str) -> str:
-    """The provider key a name stands for: "AWS" and "Amazon" are both "amazon"."""
-    form = match_form(name)
-    for word, provider in VENDOR_PROVIDERS.items():
-        if f" {word} " in form:
-            return provider
-    return form.strip()
-
-
-def provider_key(credential: Credential) -> str:
-    form = match_form(credential.provider)
-    for word, provider in VENDOR_PROVIDERS.items():
-        if f" {word} " in form:
-            return provider
-    return form.strip()
 
 
 def rank(
@@ -236,7 +220,7 @@ def _prerequisite_fit(cand: Candidate, wants: Wants, catalog: Catalog) -> float:
 
 
 def _provider_fit(cand: Candidate, wants: Wants) -> float:
-    provider = provider_key(cand.credential)
+    provider = provider_key(cand.credential.provider)
     if wants.providers and provider in wants.providers:
         cand.reasons.append(f"from {cand.credential.provider}, as you prefer")
         return PROVIDER_BONUS

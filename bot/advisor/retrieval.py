@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chromadb.api.models.Collection import Collection
@@ -315,6 +315,32 @@ def reciprocal_rank_fusion(*rankings: Sequence[Scored], weights: Sequence[float]
             fused[hit.chunk.id] = fused.get(hit.chunk.id, 0.0) + weight / (RRF_K + rank + 1)
             chunks[hit.chunk.id] = hit.chunk
     return [Scored(chunks[cid], score) for cid, score in sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+@dataclass
+class Retrieved:
+    """What the searches for one question found, sorted by kind of record."""
+
+    credentials: dict[str, float] = field(default_factory=dict)  # credential id -> fused relevance
+    guides: list[IndexedChunk] = field(default_factory=list)
+    occupations: list[IndexedChunk] = field(default_factory=list)
+    best_credential_similarity: float = 0.0
+
+
+def gather(dense: Sequence[Scored], fused: Sequence[Scored]) -> Retrieved:
+    """Sort the fused hits by kind; the best dense credential similarity says whether any is relevant."""
+    out = Retrieved()
+    for hit in dense:
+        if hit.chunk.kind == "credential":
+            out.best_credential_similarity = max(out.best_credential_similarity, hit.score)
+    for hit in fused:
+        if hit.chunk.kind == "credential":
+            out.credentials.setdefault(hit.chunk.record_id, hit.score)
+        elif hit.chunk.kind == "guide":
+            out.guides.append(hit.chunk)
+        elif hit.chunk.kind == "occupation":
+            out.occupations.append(hit.chunk)
+    return out
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

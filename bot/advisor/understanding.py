@@ -11,16 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.advisor.catalog import Catalog
+from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
-from bot.advisor.vocabulary import (
-    ADVANCED_WORDS,
-    BEGINNER_WORDS,
-    DOMAIN_KEYWORDS,
-    INTERMEDIATE_WORDS,
-    VENDOR_PROVIDERS,
-    Vocabulary,
-    match_form,
-)
+from bot.advisor.vocabulary import ADVANCED_WORDS, BEGINNER_WORDS, INTERMEDIATE_WORDS, Vocabulary, match_form
 from ingest.schema import Domain, Level
 
 _INJECTION = re.compile(
@@ -153,7 +146,7 @@ def is_technical_role(role: str | None) -> bool:
         return False
     if _TECHNICAL_ROLE.search(role):
         return True
-    return any(d in TECHNICAL_DOMAINS for d in _find_domains(match_form(role)))
+    return any(d in TECHNICAL_DOMAINS for d in fields_named_in(role, capital_it=False))
 
 
 @dataclass
@@ -195,24 +188,6 @@ def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     return ordered
 
 
-_IT_FIELD = re.compile(r"\bIT\b")
-
-
-def _find_domains(form: str, original: str = "") -> list[Domain]:
-    scored: list[tuple[int, int, Domain]] = []
-    for domain, words in DOMAIN_KEYWORDS.items():
-        positions = [form.find(f" {w} ") for w in words if f" {w} " in form]
-        if positions:
-            longest = max(len(w) for w in words if f" {w} " in form)
-            scored.append((-longest, min(positions), domain))
-    scored.sort(key=lambda s: (s[0], s[1]))
-    found = [d for _, _, d in scored]
-    # "IT" in capitals means the field, not the pronoun; it only decides when nothing narrower is named
-    if _IT_FIELD.search(original) and Domain.IT_SUPPORT not in found:
-        found.append(Domain.IT_SUPPORT)
-    return found
-
-
 def _find_level(form: str) -> Level | None:
     for words, level in (
         (ADVANCED_WORDS, Level.ADVANCED),
@@ -241,16 +216,6 @@ def _find_budget(question: str) -> tuple[float | None, bool]:
     if _CHEAP.search(question):
         return CHEAP_BUDGET_USD, False
     return None, False
-
-
-def _find_occupation(form: str, vocab: Vocabulary, after: int = 0) -> str | None:
-    best: tuple[int, int, str] | None = None
-    for pos, name in vocab.occupation_index.occurrences(form, after):
-        if best is not None and pos > best[0]:
-            break  # the earliest name wins, the longest of those that start there
-        if best is None or -len(name) < best[1]:
-            best = (pos, -len(name), vocab.occupation_forms[name])
-    return best[2] if best else None
 
 
 def _is_level_word(text: str) -> bool:
@@ -282,24 +247,6 @@ def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None
     return role, guides
 
 
-def find_target(text: str, catalog: Catalog, vocab: Vocabulary) -> tuple[str | None, Domain | None]:
-    """The occupation and field a short answer like "data analyst" or "cybersecurity" names."""
-    form = match_form(text)
-    occupation = _find_occupation(form, vocab)
-    if occupation is not None:
-        return occupation, catalog.occupations[occupation].domains[0]
-    domains = _find_domains(form, text)
-    return None, (domains[0] if domains else None)
-
-
-def _providers(form: str) -> list[str]:
-    found = []
-    for word, provider in VENDOR_PROVIDERS.items():
-        if f" {word} " in form and provider not in found:
-            found.append(provider)
-    return found
-
-
 def understand(
     question: str,
     catalog: Catalog,
@@ -313,25 +260,22 @@ def understand(
         return Understanding(Intent.OUT_OF_SCOPE, Facets(), in_scope=False, injection=True, query=text)
 
     named = _find_credentials(form, vocab)
-    domains = _find_domains(form, text)
+    domains = fields_named_in(text)
     level = _find_level(form)
     budget, free_only = _find_budget(text)
     hours = _HOURS.search(text)
-    providers = _providers(form)
+    providers = providers_named_in(text)
     # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
     rest = form
     own_names = {name for cid in named for name in vocab.forms_of_credential.get(cid, ())}
     for name in sorted(own_names, key=vocab.credential_form_rank.__getitem__):
         rest = rest.replace(name, " " * len(name))  # same length keeps offsets valid
     switch = _SWITCH.search(rest)
-    target = (
-        _find_occupation(form, vocab, after=switch.start() if switch else 0)
-        if switch
-        else _find_occupation(form, vocab)
-    )
+    # `switch` was found in `rest`, whose offsets are those of `form`, that is of `match_form(text)`
+    target = occupation_named_in(text, vocab, after=switch.start() if switch else 0)
     role, guide_roles = _find_roles(text, form, vocab)
 
-    origin = _find_domains(match_form(role)) if role else []
+    origin = fields_named_in(role, capital_it=False) if role else []
     if origin:
         # the field someone works in now is where they come from, not what they ask about
         domains = [d for d in domains if d not in origin] + [d for d in domains if d in origin]
@@ -344,7 +288,7 @@ def understand(
     if not domains and not named and profile is not None and _RECOMMEND.search(rest):
         # "which cert should I take next?" is about the goal the person set in their profile
         if profile.target_role:
-            target = _find_occupation(match_form(profile.target_role), vocab)
+            target = occupation_named_in(profile.target_role, vocab)
         if target:
             domains.extend(catalog.occupations[target].domains[:1])
         elif profile.target_domain is not None:

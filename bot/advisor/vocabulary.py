@@ -516,7 +516,8 @@ class FormIndex:
 @dataclass
 class Vocabulary:
     credential_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    occupation_forms: dict[str, str] = field(default_factory=dict)
+    occupation_forms: dict[str, str] = field(default_factory=dict)  # names that mean the role inside a sentence
+    occupation_titles: dict[str, str] = field(default_factory=dict)  # every title and alias, however common
     role_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # from_role -> guide ids
 
     # Lookups derived from the forms above, built on first use: a vocabulary is not changed once built.
@@ -553,10 +554,15 @@ class Vocabulary:
         for cred in catalog.credentials.values():
             for form in credential_forms(cred):
                 vocab.credential_forms[form].add(cred.id)
-        for occ in catalog.occupations.values():
+        # a name two occupations share names the one with the smaller id (see bot/advisor/matching.py)
+        for occ_id in sorted(catalog.occupations):
+            occ = catalog.occupations[occ_id]
             for name in [occ.title, *occ.aliases]:
                 form = match_form(name)
-                if form.strip() and form.strip() not in _TOO_GENERIC:
+                if not form.strip():
+                    continue
+                vocab.occupation_titles.setdefault(form, occ.id)
+                if form.strip() not in _TOO_GENERIC:
                     vocab.occupation_forms.setdefault(form, occ.id)
         for chunk in catalog.chunks:
             if chunk.kind == "guide" and chunk.meta.get("guide_kind") == "career-switch":

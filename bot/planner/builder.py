@@ -15,16 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.advisor.catalog import Catalog
-from bot.advisor.models import Profile
-from bot.advisor.ranking import provider_key
-from bot.advisor.vocabulary import DOMAIN_KEYWORDS, VENDOR_PROVIDERS, Vocabulary, match_form
+from bot.advisor.matching import fields_named_in, occupation_for_field, occupation_of_role, provider_key
+from bot.advisor.models import DEFAULT_HOURS_PER_WEEK, Profile
+from bot.advisor.vocabulary import Vocabulary
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
 from ingest.chunking import cost_text
 from ingest.schema import Credential, CredentialType, Delivery, Domain, Level, Occupation, PathwayStage, Status, fold
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HOURS_PER_WEEK = 5.0
 MAX_STEPS = 6
 DOMAIN_PLAN_SIZE = 4
 # Levels at which someone already working in a field no longer needs its beginner entry credentials.
@@ -111,50 +110,20 @@ def _field_in_sentence(domain: Domain) -> str:
     return domain_label(domain) if domain in _DOMAIN_LABELS else domain_label(domain).lower()
 
 
-def match_occupation(catalog: Catalog, text: str) -> Occupation | None:
-    """The occupation a role names: an exact title or alias first, else the longest one inside the text.
-
-    The longest wins because "machine learning engineer" says more than "engineer"; the advisor's own
-    vocabulary supplies the forms, so the bot recognises a role the same way everywhere.
-    """
-    wanted = match_form(text)
-    if not wanted.strip():
-        return None
-    for occ_id in sorted(catalog.occupations):
-        occupation = catalog.occupations[occ_id]
-        if any(match_form(name) == wanted for name in (occupation.title, *occupation.aliases)):
-            return occupation
-    forms = Vocabulary.from_catalog(catalog).occupation_forms
-    hits = [(-len(form), wanted.find(form), occ_id) for form, occ_id in forms.items() if form in wanted]
-    return catalog.occupations[min(hits)[2]] if hits else None
+def _role_occupation(catalog: Catalog, vocab: Vocabulary, role: str) -> Occupation | None:
+    """The occupation a role from the profile names, read as bot.advisor.matching reads every role."""
+    occupation_id = occupation_of_role(role, vocab)
+    return catalog.occupations[occupation_id] if occupation_id else None
 
 
-def _domain_named_in(text: str) -> Domain | None:
-    """The field a free-text role belongs to, by the longest field keyword it contains."""
-    form = match_form(text)
-    best: tuple[int, Domain] | None = None
-    for domain, words in DOMAIN_KEYWORDS.items():
-        for word in words:
-            if f" {word} " in form and (best is None or len(word) > best[0]):
-                best = (len(word), domain)
-    return best[1] if best else None
-
-
-def _occupation_for_domain(catalog: Catalog, domain: Domain) -> Occupation | None:
-    """The role whose primary field is `domain`; ids decide between several so the choice is stable."""
-    for occ_id in sorted(catalog.occupations):
-        if catalog.occupations[occ_id].domains[0] is domain:
-            return catalog.occupations[occ_id]
-    return None
-
-
-def _target(catalog: Catalog, profile: Profile) -> _Target:
+def _target(catalog: Catalog, vocab: Vocabulary, profile: Profile) -> _Target:
     """The role first, then the field; a role we do not know falls back to the field it names."""
     role = (profile.target_role or "").strip()
-    occupation = match_occupation(catalog, role) if role else None
+    occupation = _role_occupation(catalog, vocab, role) if role else None
     if occupation is not None:
         return _Target(occupation.title, occupation, occupation.domains[0])
-    domain = profile.target_domain or (_domain_named_in(role) if role else None)
+    named_fields = fields_named_in(role)
+    domain = profile.target_domain or (named_fields[0] if named_fields else None)
     if domain is None:
         if role:
             raise PlanUnavailable(
@@ -164,7 +133,7 @@ def _target(catalog: Catalog, profile: Profile) -> _Target:
     field_name = _field_in_sentence(domain)
     # a field the user chose leads to its main role; a field guessed from an unknown role's words does
     # not, since the user asked for a different role than the ones we know
-    occupation = _occupation_for_domain(catalog, domain) if profile.target_domain is not None else None
+    occupation = occupation_for_field(catalog, domain) if profile.target_domain is not None else None
     if occupation is not None:
         note = f"so this plan leads to {occupation.title}, the main role in {field_name}."
         return _Target(
@@ -176,7 +145,7 @@ def _target(catalog: Catalog, profile: Profile) -> _Target:
 
 def resolve_target(catalog: Catalog, profile: Profile) -> tuple[str, Occupation | None, Domain | None]:
     """(label, occupation, domain) the plan leads to; raises PlanUnavailable when there is no target."""
-    target = _target(catalog, profile)
+    target = _target(catalog, Vocabulary.from_catalog(catalog), profile)
     return target.label, target.occupation, target.domain
 
 
@@ -230,11 +199,7 @@ def _alternative_groups(picks: Sequence[_Pick]) -> list[list[_Pick]]:
 
 def _preferred_providers(profile: Profile) -> set[str]:
     """Provider keys the user prefers; "AWS" and "Amazon" both mean the same provider."""
-    keys = set()
-    for name in profile.preferred_providers:
-        form = match_form(name).strip()
-        keys.add(VENDOR_PROVIDERS.get(form, form))
-    return keys
+    return {provider_key(name) for name in profile.preferred_providers}
 
 
 def _favourite(group: Sequence[_Pick], standing: _Standing, preferred: set[str]) -> _Pick:
@@ -242,7 +207,7 @@ def _favourite(group: Sequence[_Pick], standing: _Standing, preferred: set[str])
         for pick in group:
             if pick.credential.id in held:
                 return pick
-    return next((p for p in group if provider_key(p.credential) in preferred), group[0])
+    return next((p for p in group if provider_key(p.credential.provider) in preferred), group[0])
 
 
 def _choose_alternatives(
@@ -261,15 +226,13 @@ def _choose_alternatives(
     return chosen
 
 
-def _work_domains(catalog: Catalog, current_role: str | None) -> set[Domain]:
+def _work_domains(catalog: Catalog, vocab: Vocabulary, current_role: str | None) -> set[Domain]:
     """Fields the user already works in, judged from their current role."""
     if not current_role:
         return set()
-    occupation = match_occupation(catalog, current_role)
+    occupation = _role_occupation(catalog, vocab, current_role)
     found = set(occupation.domains) if occupation else set()
-    form = match_form(current_role)
-    found |= {domain for domain, words in DOMAIN_KEYWORDS.items() if any(f" {w} " in form for w in words)}
-    return found
+    return found | set(fields_named_in(current_role, capital_it=False))
 
 
 def _skippable_for_experience(pick: _Pick, profile: Profile, work_domains: set[Domain], standing: _Standing) -> bool:
@@ -287,12 +250,17 @@ def _skippable_for_experience(pick: _Pick, profile: Profile, work_domains: set[D
 
 
 def _occupation_picks(
-    catalog: Catalog, occupation: Occupation, profile: Profile, standing: _Standing, notes: _Notes
+    catalog: Catalog,
+    vocab: Vocabulary,
+    occupation: Occupation,
+    profile: Profile,
+    standing: _Standing,
+    notes: _Notes,
 ) -> list[_Pick]:
     picks = _pathway_picks(catalog, occupation, notes)
     picks = _choose_alternatives(_alternative_groups(picks), standing, _preferred_providers(profile), notes)
     picks = _without_done(picks, standing, notes)
-    work_domains = _work_domains(catalog, profile.current_role)
+    work_domains = _work_domains(catalog, vocab, profile.current_role)
     entry_steps = [p for p in picks if _skippable_for_experience(p, profile, work_domains, standing)]
     if entry_steps and profile.level is not None:
         what = "a beginner first step" if len(entry_steps) == 1 else "beginner first steps"
@@ -366,7 +334,7 @@ def _domain_picks(catalog: Catalog, domain: Domain, profile: Profile, standing: 
             c.primary_domain is not domain,
             abs(c.level.rank - start) + (1 if c.level.rank < start else 0),  # below your level fits worst
             c.experience_years > experience,
-            provider_key(c) not in preferred,
+            provider_key(c.provider) not in preferred,
             sum(1 for p in c.prerequisite_ids if p not in held),
             -mentions.get(c.id, 0),
             study_hours(c),
@@ -487,12 +455,13 @@ def build_plan(
     progress: Mapping[str, StepStatus] | None = None,
 ) -> LearningPlan:
     """The week-by-week plan toward the profile's target role or field; raises PlanUnavailable without one."""
-    target = _target(catalog, profile)
+    vocab = Vocabulary.from_catalog(catalog)
+    target = _target(catalog, vocab, profile)
     standing = _Standing.of(profile, progress)
     notes = _Notes(list(target.notes))
     picks: list[_Pick] = []
     if target.occupation is not None:
-        picks = _occupation_picks(catalog, target.occupation, profile, standing, notes)
+        picks = _occupation_picks(catalog, vocab, target.occupation, profile, standing, notes)
     elif target.domain is not None:
         picks = [_Pick(c) for c in _domain_picks(catalog, target.domain, profile, standing)]
     if not picks:
