@@ -46,8 +46,9 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no tests: that is not a failure of the code under test.
+# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one process.
 pytest: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
 
 test: lint typecheck pytest
 

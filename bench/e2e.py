@@ -34,7 +34,8 @@ from bench.telegram_load import (
     plan_load,
 )
 from bot.logging_setup import configure_logging
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 
 DEFAULT_REPEATS = 3
 TICK_SECONDS = 0.005

@@ -34,7 +34,8 @@ from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.dialog.assistant import MAX_TEXT_CHARS
 from bot.logging_setup import configure_logging
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from bot.telegram.sending import MAX_MESSAGES_PER_REPLY
 
 NEW_MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument")

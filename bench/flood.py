@@ -28,8 +28,9 @@ from bench.harness.held_chats import HeldChatsBotApi
 from bench.report import cell, percentile, spread, table, target, write_json
 from bench.telegram_load import bot_settings, plan_load
 from bot.logging_setup import configure_logging
-from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
+from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application
 from bot.telegram.handlers import SLOW_DOWN
+from bot.telegram.lifecycle import running
 
 DEFAULT_REPEATS = 3
 FLOOD = 200

@@ -43,8 +43,9 @@ from bot.store.nudges import NUDGE_COLUMNS, NudgeSettings
 from bot.store.plans import PLAN_COLUMNS
 from bot.store.profiles import PROFILE_COLUMNS
 from bot.store.tables import learning_plans, nudge_ledger, nudge_settings, plan_steps, profiles, users
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
 from bot.telegram.context import BotServices
+from bot.telegram.lifecycle import running
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_JSON = ROOT / "bench" / "results" / "nudges.json"

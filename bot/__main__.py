@@ -77,7 +77,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from bot.terminal import run_terminal_chat
 
         return run_terminal_chat(settings, explain_token=args.command != "chat")
-    from bot.telegram.serving import StartupError, run_bot
+    from bot.telegram.lifecycle import StartupError
+    from bot.telegram.serving import run_bot
 
     try:
         return run_bot(settings)

@@ -14,6 +14,7 @@ from bot.cli import render_plain
 from bot.config import Settings
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
+from bot.dialog.callbacks import ConfirmForget, decode
 from bot.dialog.export import DataExport
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.prompts import Texts
@@ -29,7 +30,6 @@ NO_TOKEN_HINT = (
 # The terminal speaks for one local person; Telegram ids are positive, so 0 never collides with one.
 LOCAL_USER = UserRef(user_id=0, chat_id=0)
 BOT_NAME = "Career advisor (terminal chat)"
-FORGET_YES = "f:yes"  # the button that confirms /forget
 
 
 class TerminalChat:
@@ -44,10 +44,10 @@ class TerminalChat:
         exports_dir: Path = Path("data") / "exports",
     ) -> None:
         self.assistant = assistant
-        self.exports = DataExport(assistant.store, clock=assistant.clock)
+        self.exports = DataExport(assistant.deps.store, clock=assistant.deps.clock)
         self.exports_dir = exports_dir
         # the person at the terminal runs the bot, so the admin commands are theirs
-        self.admin = admin or AdminDesk(assistant.store, texts, frozenset({user.user_id}))
+        self.admin = admin or AdminDesk(assistant.deps.store, texts, frozenset({user.user_id}))
         self.texts = texts
         self.out = out
         self.user = user
@@ -88,9 +88,9 @@ class TerminalChat:
         assistant, user = self.assistant, self.user
         state = await assistant.onboarding_state(user)
         if text.isdigit() and self.choices and 1 <= int(text) <= len(self.choices):
-            pressed = self.choices[int(text) - 1].data
+            pressed = decode(self.choices[int(text) - 1].data)
             replies, _ = await assistant.press(user, pressed, state)
-            if pressed == FORGET_YES:
+            if pressed == ConfirmForget(yes=True):
                 self._delete_files()
             self.choices = []
             self.show(replies)

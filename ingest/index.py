@@ -200,6 +200,8 @@ def build_index(
     )
     batch = client.get_max_batch_size()
     kept = [cid for cid in wanted if cid in old]
+    # Said before the first write, so an operator (or a crash test) knows a half-built generation may be left.
+    logger.info("writing index generation %s: %d chunks kept, %d to embed", generation.name, len(kept), len(new_ids))
     if live is not None:
         for ids in _batches(kept, batch):
             got = live.get(ids=list(ids), include=["embeddings"])

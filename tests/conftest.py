@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
@@ -76,9 +77,22 @@ def ingest_into(knowledge: Path, chroma: Path, embeddings: SentenceTransformerEm
 
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceTransformerEmbeddings) -> Path:
-    """The whole real knowledge base, ingested once per test session into its own Chroma directory."""
-    chroma = tmp_path_factory.mktemp("real-index") / "chroma"
-    ingest_into(REAL_KNOWLEDGE, chroma, embeddings)
+    """The whole real knowledge base, ingested once per test run into a Chroma directory that tests only read.
+
+    With `pytest -n` the workers share one build: the first to take the lock ingests, the others wait
+    for it and read the same directory.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's base directory, above each worker's own
+    chroma = shared / "real-index" / "chroma"
+    chroma.parent.mkdir(parents=True, exist_ok=True)
+    with (shared / "real-index.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        built = chroma.parent / "built"
+        if not built.exists():
+            ingest_into(REAL_KNOWLEDGE, chroma, embeddings)
+            built.touch()
     return chroma
 
 

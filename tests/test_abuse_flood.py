@@ -25,7 +25,8 @@ from bot.config import Settings, load_settings
 from bot.guard import OncePer
 from bot.store import Store
 from bot.store.tables import utcnow
-from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application, running
+from bot.telegram.app import MAX_WAITING_PER_USER, PerChatOrder, build_application
+from bot.telegram.lifecycle import running
 from tests.conftest import TEST_TOKEN
 from tests.support.databases import plain_engine
 from tests.test_guard_e2e import SLOW_DOWN, forge_press, plain

@@ -22,13 +22,14 @@ from bench.harness.clock import SettableClock
 from bot.advisor import Advisor
 from bot.advisor.models import Facets, Intent, Turn
 from bot.config import load_settings
-from bot.dialog.assistant import NUDGES_NEED_A_PRIVATE_CHAT
+from bot.dialog.nudge_choices import NUDGES_NEED_A_PRIVATE_CHAT
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.migrations import alembic_config
 from bot.store.tables import broadcast_deliveries, broadcasts, users, utcnow
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
 from bot.telegram.context import BotServices
+from bot.telegram.lifecycle import running
 from tests.conftest import TEST_TOKEN
 from tests.support.databases import plain_engine
 from tests.test_guard_e2e import plain

@@ -29,7 +29,8 @@ from bot.llm.model import make_chat_model
 from bot.llm.prompts import LLM_INTENTS, LLMPrompts
 from bot.prompts import Texts
 from bot.store import Store
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from bot.telegram.sending import MAX_MESSAGES_PER_REPLY, StreamedReply, send_replies
 from tests.conftest import TEST_TOKEN
 from tests.test_llm_mode import llm_settings

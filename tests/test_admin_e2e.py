@@ -6,17 +6,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from telegram.ext import Application
 
 from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import caught_up
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.store import Store
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.broadcasts import BroadcastSender
+from bot.telegram.context import BotServices
+from bot.telegram.lifecycle import running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import TEST_TOKEN, ingest_into
 from tests.support.extra_knowledge import AZ_104
-from tests.test_guard_e2e import forge_press, plain, quiet_for
+from tests.test_guard_e2e import forge_press, plain
 
 ADMIN, USER, OTHER, BLOCKED = 9501, 9502, 9503, 9504
 
@@ -66,6 +71,12 @@ async def test_reindex_switches_the_running_bot_to_the_rebuilt_index(
         assert advisor.catalog.collection_name == current
 
 
+def broadcasts_of(app: Application) -> BroadcastSender:
+    services: BotServices = app.bot_data
+    assert services.broadcasts is not None
+    return services.broadcasts
+
+
 @pytest.fixture
 def known_users() -> list[int]:
     return [ADMIN, USER, OTHER, BLOCKED]
@@ -76,7 +87,7 @@ async def test_a_broadcast_is_previewed_confirmed_and_reaches_everyone_once(
 ) -> None:
     bot_api.blocked_chats.add(BLOCKED)
     settings = admin_settings(bot_api, tmp_path, database_url=database_url)
-    async with running(build_application(settings, advisor=advisor), poll_timeout=1):
+    async with running(build_application(settings, advisor=advisor), poll_timeout=1) as app:
         # a question makes a user known to the bot (/help alone stores nothing about anyone)
         for chat_id in known_users:
             await bot_api.send_text("which cert for cloud?", chat_id=chat_id)
@@ -113,7 +124,9 @@ async def test_a_broadcast_is_previewed_confirmed_and_reaches_everyone_once(
         await bot_api.press_button(send, chat_id=ADMIN)  # a double tap
         # started, already sent, the broadcast itself and the report, in whatever order they finish
         await bot_api.wait_for_messages(11, chat_id=ADMIN, within=60)
-        assert await quiet_for(bot_api, ADMIN, 1.0) == 11
+        await caught_up(app, bot_api.pushed)
+        await broadcasts_of(app).wait()
+        assert len(bot_api.sent_messages(ADMIN)) == 11
         reports = [plain(m) for m in bot_api.sent_messages(ADMIN) if "is done:" in plain(m)]
         assert len(reports) == 1, [plain(m)[:70] for m in bot_api.sent_messages(ADMIN)]
         report = reports[0]
@@ -142,9 +155,9 @@ async def test_an_unfinished_broadcast_resumes_after_a_restart_without_second_co
         await store.broadcasts.delivered(broadcast, first.user_id)
         assert (first.user_id, second.user_id) == (ADMIN, USER)
 
-    async with running(build_application(settings, advisor=advisor), poll_timeout=1):
+    async with running(build_application(settings, advisor=advisor), poll_timeout=1) as app:
         [report] = await bot_api.wait_for_messages(1, chat_id=ADMIN, within=60)
-        await quiet_for(bot_api, USER, 1.0)
+        await broadcasts_of(app).wait()
     assert "sent to 3, failed for 0" in plain(report) and "1 were cut off by a restart" in plain(report)
     assert [plain(m) for m in bot_api.sent_messages(OTHER)] == ["Exam vouchers are back"]
     assert [plain(m) for m in bot_api.sent_messages(BLOCKED)] == ["Exam vouchers are back"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -31,10 +30,9 @@ from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import GENERATION_PREFIX, POINTER_COLLECTION, active_collection_name, build_index, make_client
 from ingest.loader import load_knowledge
 from ingest.locking import LOCK_COLLECTION, STALE_AFTER_SECONDS, Holder, LockBusy, ServerIngestLock
-from tests.support.extra_knowledge import AZ_104, AZ_104_ID
+from tests.support.extra_knowledge import AZ_104, AZ_104_ID, MARK, mark_every_summary
 
 QUESTION = "which cert for cloud?"
-MARK = "Checked again against the Chroma server."
 # Loading the embedding model dominates a child process; a busy machine can take several times the usual.
 PROCESS_WITHIN_SECONDS = 240.0
 LOCK_BUSY_EXIT = 3
@@ -106,13 +104,6 @@ def newer_than(name: str, others: dict[str, int]) -> dict[str, int]:
     """The generations created after `name` (their names carry their creation time)."""
     created = int(name.removeprefix(GENERATION_PREFIX))
     return {g: n for g, n in others.items() if int(g.removeprefix(GENERATION_PREFIX)) > created}
-
-
-def mark_every_summary(knowledge: Path) -> None:
-    """Change every credential's summary, so the next ingest re-embeds all their chunks."""
-    for path in (knowledge / "credentials").glob("*.yaml"):
-        text = path.read_text(encoding="utf-8")
-        path.write_text(re.sub(r'(?m)^(  summary: ")', rf"\1{MARK} ", text), encoding="utf-8")
 
 
 class PauseWhenHalfWritten(threading.Thread):

@@ -19,7 +19,8 @@ from telegram.ext import Application
 from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
-from bot.telegram.app import COMMANDS, build_application, running
+from bot.telegram.app import COMMANDS, build_application
+from bot.telegram.lifecycle import running
 from tests.conftest import TEST_TOKEN
 from tests.support.databases import plain_engine
 

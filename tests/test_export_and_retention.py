@@ -40,8 +40,9 @@ from bot.store.tables import (
     users,
     utcnow,
 )
-from bot.telegram.app import COMMANDS, build_application, running
+from bot.telegram.app import COMMANDS, build_application
 from bot.telegram.context import BotServices
+from bot.telegram.lifecycle import running
 from bot.terminal import LOCAL_USER, TerminalChat
 from tests.conftest import ROOT, TEST_TOKEN
 from tests.test_store import fill, make_turn

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
 import re
@@ -15,12 +14,13 @@ from sqlalchemy import text
 from telegram.ext import Application
 
 from bench.harness.botapi import BOT_USERNAME, FakeBotApi
-from bench.harness.botproc import until
+from bench.harness.botproc import caught_up, until
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.store import Store
 from bot.store.tables import utcnow
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from tests.conftest import TEST_TOKEN
 from tests.test_telegram_e2e import assert_valid_telegram_html
 
@@ -33,9 +33,9 @@ def plain(message: dict[str, Any]) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", str(message["text"])))
 
 
-async def quiet_for(api: FakeBotApi, chat_id: int, seconds: float = 2.0) -> int:
-    """Messages the chat received after waiting; for checking that nothing (more) arrives."""
-    await asyncio.sleep(seconds)
+async def settled_count(app: Application, api: FakeBotApi, chat_id: int) -> int:
+    """Messages the chat has received once the bot has handled every update; for checking that nothing more came."""
+    await caught_up(app, api.pushed)
     return len(api.sent_messages(chat_id))
 
 
@@ -67,7 +67,7 @@ async def test_only_allowed_users_and_admins_are_served(guarded_bot: Application
     await api.send_text("which cert for cloud?", chat_id=STRANGER)
     [refusal] = await api.wait_for_messages(1, chat_id=STRANGER)
     assert plain(refusal) == "Sorry, this bot is private."
-    assert await quiet_for(api, STRANGER) == 1
+    assert await settled_count(guarded_bot, api, STRANGER) == 1
 
     await api.send_text("/stats", chat_id=ALLOWED)
     sorry, _help = await api.wait_for_messages(2, chat_id=ALLOWED)
@@ -82,7 +82,7 @@ async def test_a_flood_gets_one_polite_slow_down(guarded_bot: Application, bot_a
     for _ in range(8):
         await api.send_text("hello", chat_id=ALLOWED)
     await api.wait_for_messages(5, chat_id=ALLOWED)
-    assert await quiet_for(api, ALLOWED) == 5  # four answers and one request to slow down
+    assert await settled_count(guarded_bot, api, ALLOWED) == 5  # four answers and one request to slow down
     assert sum("slow" in plain(m) or "faster" in plain(m) for m in api.sent_messages(ALLOWED)) == 1
 
 
@@ -105,7 +105,7 @@ async def test_in_groups_the_bot_answers_only_when_addressed(guarded_bot: Applic
 
 async def test_an_edited_message_is_not_answered_again(guarded_bot: Application, bot_api: FakeBotApi) -> None:
     await bot_api.send_text("which cert for cloud??", chat_id=ALLOWED, edited=True)
-    assert await quiet_for(bot_api, ALLOWED) == 0
+    assert await settled_count(guarded_bot, bot_api, ALLOWED) == 0
 
 
 HOSTILE = [
@@ -137,7 +137,7 @@ async def test_hostile_and_odd_input_gets_valid_replies(bot_api: FakeBotApi, adv
         await bot_api.wait_for_messages(1, chat_id=9200)
         for data in ("p:999:completed", "b:ask:nonsense:1", "g:d:99", "zz", "f:yes", "k:done:abc"):
             await forge_press(bot_api, data, chat_id=9200)
-        await asyncio.sleep(3)
+        await caught_up(app, bot_api.pushed)
     replies = [c.params for c in bot_api.calls if c.method == "sendMessage" and c.ok]
     assert replies, "nothing was answered"
     for reply in replies:
@@ -178,7 +178,7 @@ async def test_messages_another_replica_let_through_count_here(
     for _ in range(3):
         await bot_api.send_text("which cert for cloud?", chat_id=ALLOWED)
     await bot_api.wait_for_messages(2, chat_id=ALLOWED)
-    assert await quiet_for(bot_api, ALLOWED) == 2
+    assert await settled_count(guarded_bot, bot_api, ALLOWED) == 2
     answer, slow_down = bot_api.sent_messages(ALLOWED)
     assert "cloud" in plain(answer).lower() and plain(slow_down) == SLOW_DOWN  # the third is refused in silence
 
@@ -196,7 +196,7 @@ async def test_presses_beyond_a_shared_limit_are_answered_and_warned_once(
 
     await until(lambda: len(answers()) == 2, within=30, what="both presses to be answered")
     assert [a.get("text") for a in answers()] == [SLOW_DOWN, None]  # the spinner stops either way
-    assert await quiet_for(bot_api, ALLOWED) == 0
+    assert await settled_count(guarded_bot, bot_api, ALLOWED) == 0
 
 
 async def test_when_the_count_cannot_be_kept_messages_go_through(

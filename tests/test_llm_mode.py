@@ -23,7 +23,8 @@ from bot.llm.answerer import LLMAnswerer
 from bot.llm.model import LLMConfigError, make_chat_model
 from bot.llm.prompts import LLMPrompts, PromptError
 from bot.prompts import PROMPTS_DIR
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
 from tests.conftest import FIXTURE_KNOWLEDGE, TEST_TOKEN, ingest_into

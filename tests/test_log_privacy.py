@@ -21,7 +21,8 @@ from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import HideMessageText, hide_strings, install_log_filters
 from bot.store import Store
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from tests.conftest import ROOT, TEST_TOKEN
 
 USER_ID = 5550123

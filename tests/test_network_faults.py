@@ -18,7 +18,8 @@ from bench.harness.botapi import Call, FakeBotApi
 from bench.harness.clock import SettableClock
 from bot.advisor import Advisor
 from bot.config import load_settings
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from bot.telegram.requests import SEND_ATTEMPTS
 from tests.conftest import TEST_TOKEN
 from tests.test_nudges import BERLIN, bot_process, ledger, opt_in, weekly

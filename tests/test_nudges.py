@@ -7,7 +7,6 @@ the clock to just before it.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +16,7 @@ import pytest
 from telegram.ext import Application
 
 from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import until
 from bench.harness.clock import SettableClock
 from bot.advisor import Advisor, Profile
 from bot.config import load_settings
@@ -25,12 +25,15 @@ from bot.planner.builder import build_plan
 from bot.planner.models import StepStatus
 from bot.store import Store
 from bot.store.nudges import NudgeSettings
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
 from bot.telegram.context import BotServices
+from bot.telegram.lifecycle import running
 from tests.conftest import TEST_TOKEN
 
 UTC = dt.UTC
 BERLIN, NEW_YORK, LONDON = 7001, 7002, 7003
+# Nudges due this close to now are waited for by `settle`; every other one in these tests is days away.
+SOON = dt.timedelta(seconds=10)
 OPTED_IN = dt.datetime(2026, 12, 1, tzinfo=UTC)  # the Tuesday before the first nudge in these tests
 
 
@@ -124,9 +127,14 @@ async def ledger(database: str | Path, user_id: int) -> list[tuple[str, str, int
         return [(e.week, e.status, e.attempts) for e in await store.ledger.history(user_id)]
 
 
-async def settle(seconds: float = 2.5) -> None:
-    """Long enough for a nudge due now to be sent; nudges are never due in between in these tests."""
-    await asyncio.sleep(seconds)
+async def settle(*apps: Application) -> None:
+    """Until every nudge due now (or in the next seconds) is delivered or found already sent.
+
+    Then nothing more can go out until the next due time, which in these tests is days away, so a
+    count taken now is final.
+    """
+    schedulers = [scheduler_of(app) for app in apps]
+    await until(lambda: all(s.pending(SOON) == 0 for s in schedulers), within=60, what="the due nudges to go out")
 
 
 async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_nothing(
@@ -143,7 +151,7 @@ async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_
         clock.set(dt.datetime(2026, 12, 7, 16, 59, 58, tzinfo=UTC))
         await scheduler_of(app).rebuild()
         [berlin] = await api.wait_for_messages(1, chat_id=BERLIN, within=15)
-        await settle()
+        await settle(app)
 
     assert "weekly learning check-in" in berlin["text"] and "Next step:" in berlin["text"]
     assert "Progress toward Data Analyst: 0%" in berlin["text"] and "Tip for this week" in berlin["text"]
@@ -152,8 +160,8 @@ async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_
     # restarted just after the Berlin nudge was due, and again an hour later: nothing is sent twice
     for later in (dt.datetime(2026, 12, 7, 17, 0, 30, tzinfo=UTC), dt.datetime(2026, 12, 7, 18, 0, tzinfo=UTC)):
         clock.set(later)
-        async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
-            await settle()
+        async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
+            await settle(app)
     assert len(api.sent_messages(BERLIN)) == 1 and len(api.sent_messages(NEW_YORK)) == 1
     assert await ledger(database_url, BERLIN) == [("2026-W50", "sent", 1)]
 
@@ -173,9 +181,9 @@ async def test_each_user_gets_one_nudge_at_their_local_time_and_restarts_change_
 
     # next week only Berlin is nudged again, once
     clock.set(dt.datetime(2026, 12, 14, 16, 59, 58, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
         await api.wait_for_messages(4, chat_id=BERLIN, within=15)
-        await settle()
+        await settle(app)
     assert len(api.sent_messages(BERLIN)) == 4 and len(api.sent_messages(NEW_YORK)) == 2
     assert [w for w, status, _ in await ledger(database_url, BERLIN) if status == "sent"] == ["2026-W50", "2026-W51"]
 
@@ -186,12 +194,12 @@ async def test_a_restart_just_before_the_nudge_is_due_still_sends_it_once(
     api = bot_api
     await opt_in(database_url, advisor, LONDON, weekly("Europe/London", 0, "20:00"))
     clock = SettableClock(dt.datetime(2026, 12, 7, 19, 59, 50, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
-        await asyncio.sleep(0.5)  # stops ten seconds before the nudge is due
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
+        assert scheduler_of(app).pending(SOON) == 1  # scheduled, and stopped ten seconds before it is due
     clock.set(dt.datetime(2026, 12, 7, 19, 59, 58, tzinfo=UTC))
-    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
         await api.wait_for_messages(1, chat_id=LONDON, within=15)
-        await settle()
+        await settle(app)
     assert len(api.sent_messages(LONDON)) == 1
 
 
@@ -215,11 +223,11 @@ async def test_two_bot_processes_on_one_database_send_one_nudge_per_user(
         await opt_in(database_url, advisor, user_id, weekly("UTC", 0, "12:00"), plan=user_id % 2 == 0)
     clock = SettableClock(dt.datetime(2026, 12, 7, 11, 59, 58, tzinfo=UTC))
     async with (
-        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url),
-        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url),
+        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url) as first,
+        bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url) as second,
     ):
         await bot_api.wait_for_messages(len(users), within=20)
-        await settle()
+        await settle(first, second)
     for user_id in users:
         assert len(bot_api.sent_messages(user_id)) == 1, user_id
     no_plan = bot_api.sent_messages(7101)[0]
@@ -234,9 +242,9 @@ async def test_rate_limits_and_server_errors_are_retried_until_the_nudge_arrives
     bot_api.fail_next("sendMessage", 500, "Internal Server Error")
     bot_api.fail_next("sendMessage", 500, "Internal Server Error")
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url):
+    async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url) as app:
         await bot_api.wait_for_messages(1, chat_id=BERLIN, within=20)
-        await settle()
+        await settle(app)
     attempts = [c for c in bot_api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == BERLIN]
     assert [c.ok for c in attempts] == [False, False, False, True]
     # the 429 was waited out for the second it named
@@ -251,10 +259,10 @@ async def test_a_user_who_blocked_the_bot_stops_being_nudged(
     bot_api.blocked_chats.add(BERLIN)
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=UTC))
     async with bot_process(bot_api, advisor, tmp_path, clock, database_url=database_url) as app:
-        await settle(3)
+        await settle(app)
         clock.set(dt.datetime(2026, 12, 14, 16, 59, 59, tzinfo=UTC))
         await scheduler_of(app).rebuild()
-        await settle(3)
+        await settle(app)
     tries = [c for c in bot_api.calls if c.method == "sendMessage" and int(c.params["chat_id"]) == BERLIN]
     assert len(tries) == 1 and not tries[0].ok  # tried once, never retried, never again the week after
     [(week, status, _)] = await ledger(database_url, BERLIN)
@@ -278,13 +286,13 @@ async def test_snooze_skips_one_week_and_a_long_outage_records_a_miss(
     assert "Snoozed: no nudge on Monday 14 December" in snoozed["text"]
 
     clock.set(dt.datetime(2026, 12, 14, 16, 59, 58, tzinfo=UTC))  # the snoozed Monday
-    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
-        await settle(3.5)
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
+        await settle(app)
     assert len(api.sent_messages(BERLIN)) == 2
 
     clock.set(dt.datetime(2026, 12, 23, 12, 0, tzinfo=UTC))  # down from before 21 December until two days after
-    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url):
-        await settle()
+    async with bot_process(api, advisor, tmp_path, clock, database_url=database_url) as app:
+        await settle(app)
     assert len(api.sent_messages(BERLIN)) == 2
     assert await ledger(database_url, BERLIN) == [("2026-W50", "sent", 1), ("2026-W52", "missed", 0)]
 

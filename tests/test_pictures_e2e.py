@@ -14,7 +14,8 @@ from bot.dialog.assistant import Assistant
 from bot.planner.builder import build_plan
 from bot.prompts import Texts
 from bot.store import Store
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.lifecycle import running
 from bot.telegram.sending import png_size
 from bot.terminal import LOCAL_USER, TerminalChat
 from tests.conftest import TEST_TOKEN

@@ -15,8 +15,9 @@ from bench.harness.botapi import FakeBotApi
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import install_redaction
-from bot.telegram.app import build_application, running
+from bot.telegram.app import build_application
 from bot.telegram.bot import UPDATES_PER_POLL
+from bot.telegram.lifecycle import running
 from bot.telegram.rendering import TELEGRAM_LIMIT, utf16_len
 from tests.conftest import TEST_TOKEN
 

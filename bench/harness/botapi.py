@@ -38,6 +38,7 @@ class FakeBotApi:
         self.token = token
         self.calls: list[Call] = []
         self._updates: list[dict[str, Any]] = []
+        self.pushed = 0  # updates offered to the bot so far, for waiting until it has handled them all
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Condition()
@@ -169,6 +170,7 @@ class FakeBotApi:
         update_id = next(self._update_ids)
         async with self._new_update:
             self._updates.append({"update_id": update_id, **payload})
+            self.pushed += 1
             self._new_update.notify_all()
         return update_id
 

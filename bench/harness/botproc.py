@@ -18,8 +18,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from telegram.ext import Application
+
 from bench.harness.botapi import Call, FakeBotApi
 from bench.harness.models import MODEL_CACHE
+from bot.telegram.app import PerChatOrder
 
 ROOT = Path(__file__).resolve().parents[2]
 # Loading the embedding model dominates a start; a busy machine can take several times the usual.
@@ -63,6 +66,17 @@ async def until(condition: Callable[[], bool], *, within: float, what: str) -> N
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def caught_up(app: Application, updates: int, *, within: float = REPLY_WITHIN_SECONDS) -> None:
+    """Wait until the in-process bot has handled `updates` updates (answered, refused or dropped).
+
+    Checking that something did *not* happen (no reply, no second copy) is only meaningful once the bot
+    has handled what it was given; a fixed sleep would also pass for a bot that is merely slow.
+    """
+    order = app.update_processor
+    assert isinstance(order, PerChatOrder), "the Application was not built by build_application"
+    await until(lambda: order.handled >= updates, within=within, what=f"the bot to handle {updates} updates")
 
 
 def held_calls(api: FakeBotApi, method: str) -> list[Call]:

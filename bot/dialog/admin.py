@@ -10,6 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.dialog.callbacks import EXPIRED, Action, AdminBroadcast, encode
 from bot.dialog.replies import Button, Reply, UserRef
 from bot.nudges.schedule import Clock, system_clock
 from bot.prompts import Texts
@@ -18,7 +19,6 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 MAX_BROADCAST_CHARS = 3500  # leaves room under Telegram's 4096 for nothing to be cut
-EXPIRED = "That button has expired. Send /help to see what I can do."
 
 
 @dataclass(frozen=True)
@@ -101,24 +101,28 @@ class AdminDesk:
             Reply("This message will be sent to every user of the bot:"),
             Reply(
                 text,
-                [[Button(f"Send to {recipients} users", f"a:bc:{draft}:send"), Button("Cancel", f"a:bc:{draft}:no")]],
+                [
+                    [
+                        Button(f"Send to {recipients} users", encode(AdminBroadcast(draft, send=True))),
+                        Button("Cancel", encode(AdminBroadcast(draft, send=False))),
+                    ]
+                ],
             ),
         ]
 
-    async def press(self, user: UserRef, data: str) -> list[Reply]:
-        """An admin button (`a:bc:<id>:send|no`)."""
-        parts = data.split(":")
-        if not self.is_admin(user) or len(parts) != 4 or parts[1] != "bc" or not parts[2].isdigit():
+    async def press(self, user: UserRef, action: Action | None) -> list[Reply]:
+        """An admin button: send or cancel a drafted broadcast."""
+        if not self.is_admin(user):
             return [Reply(EXPIRED)]
-        broadcast_id, action = int(parts[2]), parts[3]
-        if action == "no":
-            cancelled = await self.store.broadcasts.cancel(broadcast_id)
-            return [Reply("Cancelled; nothing was sent." if cancelled else EXPIRED)]
-        if action != "send" or self.start_broadcast is None:
-            return [Reply(EXPIRED)]
-        recipients = await self.store.broadcasts.start(broadcast_id)
-        if recipients is None:  # a second tap, or already cancelled
-            return [Reply("That broadcast was already sent or cancelled.")]
-        logger.info("admin %s started broadcast %s to %s users", user.user_id, broadcast_id, recipients)
-        await self.start_broadcast(broadcast_id, user)
-        return [Reply(f"Sending to {recipients} users. I will tell you when it is done.")]
+        match action:
+            case AdminBroadcast(broadcast_id, send=False):
+                cancelled = await self.store.broadcasts.cancel(broadcast_id)
+                return [Reply("Cancelled; nothing was sent." if cancelled else EXPIRED)]
+            case AdminBroadcast(broadcast_id, send=True) if self.start_broadcast is not None:
+                recipients = await self.store.broadcasts.start(broadcast_id)
+                if recipients is None:  # a second tap, or already cancelled
+                    return [Reply("That broadcast was already sent or cancelled.")]
+                logger.info("admin %s started broadcast %s to %s users", user.user_id, broadcast_id, recipients)
+                await self.start_broadcast(broadcast_id, user)
+                return [Reply(f"Sending to {recipients} users. I will tell you when it is done.")]
+        return [Reply(EXPIRED)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from bot.dialog.callbacks import NudgeCommand, NudgeDay, NudgeTime, NudgeWord, encode
 from bot.dialog.parsing import InputError
 from bot.dialog.replies import Button, Reply
 from bot.store.nudges import NudgeSettings
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-TIME_CHOICES = ("08:00", "12:30", "18:00", "20:00")
+TIME_CHOICES = (dt.time(8, 0), dt.time(12, 30), dt.time(18, 0), dt.time(20, 0))
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]?([0-5]\d)?$")
 
 
@@ -41,8 +42,12 @@ def nudges_view(settings: NudgeSettings, next_due: dt.datetime | None, note: str
     else:
         lines.append("Weekly nudges are off.")
     lines.append("Change them with the buttons, or e.g. /nudges friday 19:30, /nudges off, /nudges snooze.")
-    toggle = Button("Turn off", "g:off") if settings.enabled else Button("Turn on", "g:on")
-    days = [Button(name[:3], f"g:d:{index}") for index, name in enumerate(DAY_NAMES)]
-    times = [Button(t, f"g:t:{t.replace(':', '')}") for t in TIME_CHOICES]
-    rows = [[toggle, Button("Snooze a week", "g:snooze")], days[:4], days[4:], times]
+    if settings.enabled:
+        toggle = Button("Turn off", encode(NudgeCommand(NudgeWord.OFF)))
+    else:
+        toggle = Button("Turn on", encode(NudgeCommand(NudgeWord.ON)))
+    snooze = Button("Snooze a week", encode(NudgeCommand(NudgeWord.SNOOZE)))
+    days = [Button(name[:3], encode(NudgeDay(index))) for index, name in enumerate(DAY_NAMES)]
+    times = [Button(f"{at:%H:%M}", encode(NudgeTime(at))) for at in TIME_CHOICES]
+    rows = [[toggle, snooze], days[:4], days[4:], times]
     return Reply("\n".join(lines), rows)

@@ -1,18 +1,19 @@
-"""The onboarding questionnaire: its steps, their questions and buttons, and how answers are read.
+"""The onboarding questionnaire's questions, their buttons, and how answers are read.
 
-Pure data and parsing; `Assistant` stores the answers and moves from step to step, so that the
-Telegram bot and the terminal chat ask exactly the same questions.
+Pure data and parsing; `profile_flow.ProfileFlow` stores the answers and moves from step to step (the
+steps themselves are in `questionnaire`), so that the Telegram bot and the terminal chat ask exactly the
+same questions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from bot.advisor.catalog import Catalog
-from bot.advisor.understanding import find_target
-from bot.advisor.vocabulary import VENDOR_PROVIDERS, Vocabulary, match_form
+from bot.advisor.matching import find_target, providers_named_in
+from bot.advisor.vocabulary import Vocabulary, match_form
+from bot.dialog.callbacks import QuestionnaireAnswer, encode
 from bot.dialog.parsing import (
     InputError,
     parse_budget,
@@ -22,47 +23,13 @@ from bot.dialog.parsing import (
     parse_timezone,
     parse_yes_no,
 )
+from bot.dialog.questionnaire import ASK, ORDER, Step
 from bot.dialog.replies import Button, Reply
 
 SKIP = "-"  # button value meaning "skip this question"
 
-
-class Step(StrEnum):
-    ROLE = "role"
-    TARGET = "target"
-    LEVEL = "level"
-    HOURS = "hours"
-    BUDGET = "budget"
-    PROVIDERS = "providers"
-    TIMEZONE = "timezone"
-    NUDGES = "nudges"
-
-
-ORDER = list(Step)
 # Steps whose answer is any text: a question typed there cannot be told apart by parsing.
 FREE_TEXT_STEPS = frozenset({Step.ROLE, Step.TARGET})
-
-# Onboarding walks every step; an edit from /profile asks one step and stops.
-ASK = "ask"
-EDIT = "edit"
-
-
-def state_of(mode: str, step: Step) -> str:
-    return f"{mode}:{step.value}"
-
-
-def parse_state(state: object) -> tuple[str, Step] | None:
-    if not isinstance(state, str) or ":" not in state:
-        return None
-    mode, _, name = state.partition(":")
-    if mode not in (ASK, EDIT) or name not in Step._value2member_map_:
-        return None
-    return mode, Step(name)
-
-
-def next_step(step: Step) -> Step | None:
-    index = ORDER.index(step) + 1
-    return ORDER[index] if index < len(ORDER) else None
 
 
 PROVIDER_LABELS = {
@@ -140,10 +107,9 @@ def question_for(step: Step, catalog: Catalog, position: int | None = None) -> Q
 def reply_for(step: Step, catalog: Catalog, mode: str, note: str = "") -> Reply:
     position = ORDER.index(step) + 1 if mode == ASK else None
     question = question_for(step, catalog, position)
-    prefix = f"b:{state_of(mode, step)}:"
-    buttons = [Button(label, prefix + value) for label, value in question.choices]
+    buttons = [Button(label, encode(QuestionnaireAnswer(mode, step, value))) for label, value in question.choices]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([Button("Skip", prefix + SKIP)])
+    rows.append([Button("Skip", encode(QuestionnaireAnswer(mode, step, SKIP)))])
     text = f"{note}\n\n{question.text}" if note else question.text
     return Reply(text, rows)
 
@@ -189,10 +155,9 @@ def _read_providers(text: str) -> list[str]:
         return []
     if text in PROVIDER_LABELS:
         return [text]
-    form = match_form(text)
-    found = [p for word, p in VENDOR_PROVIDERS.items() if f" {word} " in form]
+    found = providers_named_in(text)
     if not found:
         raise InputError(
             'I don\'t know that provider. Try names like AWS, Microsoft, Google, Cisco or CompTIA, or "any".'
         )
-    return list(dict.fromkeys(found))
+    return found

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.advisor.models import Profile
-from bot.dialog.onboarding import EDIT, PROVIDER_LABELS, Step, state_of
+from bot.dialog.callbacks import EditProfile, MarkStep, ShowRoadmap, encode
+from bot.dialog.onboarding import PROVIDER_LABELS
+from bot.dialog.questionnaire import Step
 from bot.dialog.replies import Button, Reply
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
 from bot.planner.progress import plan_progress
@@ -50,16 +52,16 @@ def profile_view(profile: Profile, nudges: NudgeSettings | None) -> Reply:
         (Step.TIMEZONE, "Time zone"),
         (Step.NUDGES, "Nudges"),
     ]
-    buttons = [Button(label, f"b:{state_of(EDIT, step)}") for step, label in labels]
+    buttons = [Button(label, encode(EditProfile(step))) for step, label in labels]
     return Reply("\n".join(lines), [buttons[i : i + 4] for i in range(0, len(buttons), 4)])
 
 
 def step_buttons(step: PlanStep) -> list[Button]:
     position = step.position
     return [
-        Button("Started", f"p:{position}:{StepStatus.STARTED.value}"),
-        Button("Done", f"p:{position}:{StepStatus.COMPLETED.value}"),
-        Button("Skip", f"p:{position}:{StepStatus.SKIPPED.value}"),
+        Button("Started", encode(MarkStep(position, StepStatus.STARTED))),
+        Button("Done", encode(MarkStep(position, StepStatus.COMPLETED))),
+        Button("Skip", encode(MarkStep(position, StepStatus.SKIPPED))),
     ]
 
 
@@ -91,7 +93,7 @@ def plan_view(plan: LearningPlan, progress: Mapping[str, StepStatus], heading: s
         buttons.append(step_buttons(state.next_step))
     elif plan.steps:
         lines.append("Every step is done. Well done! Send /plan new for a fresh plan.")
-    buttons.append([Button("Show roadmap", "r:map")])
+    buttons.append([Button("Show roadmap", encode(ShowRoadmap()))])
     return Reply("\n".join(lines), buttons)
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from bot.advisor.catalog import Catalog, IndexedChunk
+from bot.dialog.callbacks import CheckIn, CheckInAnswer, ShowRoadmap, encode
 from bot.dialog.replies import Button, Reply
 from bot.planner.models import LearningPlan, StepStatus
 from bot.planner.progress import plan_progress
@@ -22,12 +23,16 @@ class Nudge:
     tip_id: str | None
 
 
+def _stop_nudges() -> Button:
+    return Button("Stop nudges", encode(CheckIn(CheckInAnswer.STOP)))
+
+
 def checkin_buttons(position: int | None) -> list[list[Button]]:
-    done = [Button("Done", f"k:done:{position}")] if position is not None else []
+    done = [Button("Done", encode(CheckIn(CheckInAnswer.DONE, position)))] if position is not None else []
     return [
-        [*done, Button("Still working on it", "k:working")],
-        [Button("Skip this week", "k:skip"), Button("Stop nudges", "k:stop")],
-        [Button("Show roadmap", "r:map")],
+        [*done, Button("Still working on it", encode(CheckIn(CheckInAnswer.WORKING)))],
+        [Button("Skip this week", encode(CheckIn(CheckInAnswer.SKIP))), _stop_nudges()],
+        [Button("Show roadmap", encode(ShowRoadmap()))],
     ]
 
 
@@ -40,7 +45,7 @@ def compose_nudge(
     week: str,
 ) -> Nudge:
     if plan is None or not plan.steps:
-        buttons = [[Button("Make my plan", "k:plan")], [Button("Stop nudges", "k:stop")]]
+        buttons = [[Button("Make my plan", encode(CheckIn(CheckInAnswer.PLAN)))], [_stop_nudges()]]
         return Nudge(Reply(texts.nudge_no_plan, buttons), None)
     state = plan_progress(plan, progress)
     step = state.current or state.next_step
@@ -49,7 +54,7 @@ def compose_nudge(
             f"Your weekly learning check-in\n\nEvery step of your plan toward {plan.target_label} is done. "
             "Congratulations! Send /plan new for your next goal."
         )
-        return Nudge(Reply(text, [[Button("Stop nudges", "k:stop")]]), None)
+        return Nudge(Reply(text, [[_stop_nudges()]]), None)
     tip = pick_tip(catalog, step.credential_id, last_tip_id, week)
     text = texts.nudge.format(
         next_step=step.credential_name,

@@ -6,8 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -28,6 +27,7 @@ from bot.advisor import Advisor
 from bot.config import Settings
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
+from bot.dialog.callbacks import QUESTIONNAIRE_PATTERN
 from bot.dialog.export import DataExport
 from bot.guard import Access, SharedRateLimiter, SlowDownNotices
 from bot.heap import freeze_long_lived, release_free_heap
@@ -179,8 +179,15 @@ class PerChatOrder(BaseUpdateProcessor):
         self._worker_slots = asyncio.Semaphore(max_concurrent_updates)
         # key -> (lock, updates holding or waiting for it); a lock goes when its last update is done
         self._locks: dict[tuple[str, int], tuple[asyncio.Lock, int]] = {}
+        self.handled = 0  # updates finished or dropped since start, so a waiter can tell the bot has caught up
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await self._process(update, coroutine)
+        finally:
+            self.handled += 1
+
+    async def _process(self, update: object, coroutine: Awaitable[Any]) -> None:
         keys: list[tuple[str, int]] = []
         if isinstance(update, Update):
             user = update.effective_user
@@ -361,11 +368,13 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    services: BotServices = app.bot_data
+    services.settings = settings
     # group -1 runs first for every update: access, flood and group checks before any handler
     app.add_handler(TypeHandler(Update, handlers.gate), group=-1)
     app.add_handler(CommandHandler("start", handlers.start))
     app.add_handler(CommandHandler("cancel", handlers.cancel))
-    app.add_handler(CallbackQueryHandler(handlers.questionnaire_button, pattern=r"^b:"))
+    app.add_handler(CallbackQueryHandler(handlers.questionnaire_button, pattern=QUESTIONNAIRE_PATTERN))
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(CommandHandler("profile", handlers.profile))
     app.add_handler(CommandHandler("plan", handlers.plan))
@@ -384,29 +393,3 @@ def build_application(
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.unsupported))
     app.add_error_handler(handlers.error_handler)
     return app
-
-
-@asynccontextmanager
-async def running(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[Application]:
-    """Run the bot inside an event loop that someone else owns (tests, benchmarks).
-
-    Does what `run_polling` does: initialize, post_init, start, poll; and the reverse on exit.
-    Without an updater (webhook mode) updates come in through the bot's HTTP server instead.
-    """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        if app.updater is not None:
-            await app.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
-        try:
-            yield app
-        finally:
-            if app.updater is not None:
-                await app.updater.stop()
-            await app.stop()
-    finally:
-        await app.shutdown()
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.advisor import Advisor
+from bot.config import Settings
 from bot.dialog.admin import AdminDesk
 from bot.dialog.assistant import Assistant
 from bot.dialog.export import DataExport
@@ -21,6 +22,7 @@ from bot.telegram.nudges import NudgeScheduler
 class BotServices:
     """What every handler may use; filled in by the composition root before polling starts."""
 
+    settings: Settings | None = None  # what the Application was built with
     advisor: Advisor | None = None
     assistant: Assistant | None = None
     admin: AdminDesk | None = None

@@ -9,6 +9,7 @@ from telegram.constants import ChatID, ChatType
 from telegram.error import BadRequest, Conflict, NetworkError
 from telegram.ext import ApplicationHandlerStop
 
+from bot.dialog.callbacks import decode
 from bot.dialog.replies import Reply, UserRef
 from bot.telegram.context import BotContext, BotServices
 from bot.telegram.sending import StreamedReply, send_replies
@@ -133,9 +134,10 @@ async def questionnaire_button(update: Update, context: BotContext) -> None:
     if user is None or query is None or query.data is None:
         return
     await query.answer()
+    action = decode(query.data)
     state = await context.assistant.onboarding_state(user)
-    replies, next_state = await context.assistant.press(user, query.data, state)
-    if next_state != state and not query.data.startswith("b:edit:"):
+    replies, next_state = await context.assistant.press(user, action, state)
+    if next_state != state and action is not None and action.removes_buttons:
         await _remove_buttons(update)  # the question is answered; its buttons would only mislead
     await send(update, replies)
 
@@ -184,7 +186,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 async def _answer_question(update: Update, context: BotContext, user: UserRef) -> None:
     """A free-text question, answered with the profile and the recent turns (streamed in LLM mode)."""
-    if context.assistant.llm is None:
+    if context.assistant.questions.llm is None:
         await send(update, await context.assistant.ask(user, _text(update)))
         return
     draft = StreamedReply(context.bot, user.chat_id)
@@ -273,16 +275,17 @@ async def broadcast(update: Update, context: BotContext) -> None:
 
 
 async def button(update: Update, context: BotContext) -> None:
-    """Plan-step, confirmation and expired buttons."""
+    """Plan-step, nudge, confirmation, admin and expired buttons."""
     user, query = _user(update), update.callback_query
     if user is None or query is None or query.data is None:
         return
     await query.answer()
-    if query.data.startswith("a:"):
-        replies = await context.admin.press(user, query.data)
+    action = decode(query.data)
+    if action is not None and action.is_admin:
+        replies = await context.admin.press(user, action)
     else:
-        replies, _ = await context.assistant.press(user, query.data, None)
-    if query.data.startswith(("n:", "f:", "a:")):
+        replies, _ = await context.assistant.press(user, action, None)
+    if action is not None and action.removes_buttons:
         await _remove_buttons(update)
     await send(update, replies)
 

@@ -50,6 +50,7 @@ class NudgeScheduler:
         # the jobs this scheduler made are indexed here by name and by user.
         self._by_name: dict[str, Job[Any]] = {}
         self._by_user: dict[int, set[str]] = {}
+        self._in_flight = 0  # deliveries between their job firing and their outcome being recorded
 
     @property
     def _jobs(self) -> JobQueue[Any]:
@@ -95,6 +96,12 @@ class NudgeScheduler:
     def scheduled(self) -> int:
         return len(self._by_name)
 
+    def pending(self, within: dt.timedelta) -> int:
+        """Nudges being delivered now, or due within `within`: zero means nothing goes out before then."""
+        horizon = self.service.clock() + within
+        due_soon = sum(1 for job in self._by_name.values() if isinstance(job.data, Due) and job.data.due_at <= horizon)
+        return self._in_flight + due_soon
+
     def _schedule(self, due: Due) -> None:
         name = f"nudge:{due.user_id}:{due.week}"
         if name in self._by_name:
@@ -119,11 +126,15 @@ class NudgeScheduler:
         if job is None or not isinstance(job.data, Due):
             return
         due = job.data
-        self._forget_job(due)
-        await self.deliver(due)
-        following = await self.service.upcoming(due.user_id)
-        if following is not None and following.week != due.week:
-            self._schedule(following)
+        self._in_flight += 1
+        try:
+            self._forget_job(due)
+            await self.deliver(due)
+            following = await self.service.upcoming(due.user_id)
+            if following is not None and following.week != due.week:
+                self._schedule(following)
+        finally:
+            self._in_flight -= 1
 
     async def deliver(self, due: Due) -> str:
         """Claim, send and record one nudge; returns what happened (sent, skipped, failed, blocked)."""
@@ -135,10 +146,14 @@ class NudgeScheduler:
 
     async def take_over_stale(self) -> int:
         """Send the nudges a process claimed and died before trying (another replica, or this one before a crash)."""
-        taken = await self.service.take_over_stale(self.claim_lease)
-        for claimed in taken:
-            async with self._slots:
-                await self._send(claimed)
+        self._in_flight += 1
+        try:
+            taken = await self.service.take_over_stale(self.claim_lease)
+            for claimed in taken:
+                async with self._slots:
+                    await self._send(claimed)
+        finally:
+            self._in_flight -= 1
         return len(taken)
 
     async def _take_over_job(self, context: ContextTypes.DEFAULT_TYPE) -> None:

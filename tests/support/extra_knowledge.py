@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 # a real credential the fixture knowledge lacks, added to it by the tests
 AZ_104 = """
 - id: microsoft-azure-administrator-associate
@@ -24,3 +27,14 @@ AZ_104 = """
   summary: "An associate Microsoft exam on running Azure subscriptions, networks, storage and compute."
 """
 AZ_104_ID = "microsoft-azure-administrator-associate"
+
+
+# added to every credential summary by `mark_every_summary`, so a test can tell which index it reads
+MARK = "Checked again by the tests."
+
+
+def mark_every_summary(knowledge: Path) -> None:
+    """Change every credential's summary, so the next ingest re-embeds all their chunks."""
+    for path in (knowledge / "credentials").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        path.write_text(re.sub(r'(?m)^(  summary: ")', rf"\1{MARK} ", text), encoding="utf-8")

@@ -1,0 +1,72 @@
+"""Free-text questions and /compare: the advisor's answer, written by the LLM while the user's daily
+allowance of model calls lasts, with a chart when credentials are compared."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.advisor.models import Answer, Intent
+from bot.dialog.deps import DialogDeps
+from bot.dialog.replies import Reply, UserRef
+from bot.llm.answerer import LLMAnswerer, OnText
+from bot.llm.prompts import LLM_INTENTS
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT_CHARS = 2000
+HISTORY_TURNS = 6
+
+
+class Questions:
+    def __init__(self, deps: DialogDeps, llm: LLMAnswerer | None = None, llm_daily_requests: int = 0) -> None:
+        self.deps = deps
+        self.llm = llm  # None: every answer is the grounded one
+        self.llm_daily_requests = llm_daily_requests
+
+    async def ask(self, user: UserRef, text: str, on_text: OnText | None = None) -> list[Reply]:
+        """A free-text question, answered with the profile and the chat's recent turns.
+
+        In LLM mode `on_text` receives the answer as it is written, for front ends that stream it.
+        """
+        text = text.strip()
+        if not text:
+            return [Reply("Please write your question as text.")]
+        if len(text) > MAX_TEXT_CHARS:
+            return [
+                Reply(
+                    f"That message is too long for me ({len(text)} characters). Please ask in under {MAX_TEXT_CHARS}."
+                )
+            ]
+        store, advisor = self.deps.store, self.deps.advisor
+        await store.users.touch(user.user_id, user.chat_id)
+        profile = await store.profiles.get(user.user_id)
+        history = await store.turns.recent(user.chat_id, HISTORY_TURNS)
+        answer = await advisor.aanswer(text, profile, history)
+        if self.llm is not None and answer.in_scope and answer.intent in LLM_INTENTS:
+            if await self._take_model_call(user):
+                # every model call counts: rewriting a follow-up is a second one, made only if it is allowed
+                condense = self.llm.condenses(history) and await self._take_model_call(user)
+                state = advisor.state
+                answer = await self.llm.write(
+                    answer, profile, history, state.catalog, state.vocab, on_text, condense=condense
+                )
+            else:
+                logger.info("a user reached the daily limit of model calls; answering in grounded mode")
+        await store.turns.add(user.chat_id, user.user_id, answer.as_turn())
+        image = await self._comparison_chart(answer) if answer.intent is Intent.COMPARE else None
+        return [Reply(answer.text, answer=answer, image=image, image_name="comparison.png")]
+
+    async def compare(self, user: UserRef, args: str) -> list[Reply]:
+        if not args.strip():
+            return [Reply("Tell me what to compare, e.g. /compare AZ-104 vs AWS SAA.")]
+        return await self.ask(user, f"compare {args.strip()}")
+
+    async def _take_model_call(self, user: UserRef) -> bool:
+        return await self.deps.store.llm_usage.take(user.user_id, self.deps.today(), self.llm_daily_requests)
+
+    async def _comparison_chart(self, answer: Answer) -> bytes | None:
+        catalog = self.deps.advisor.catalog
+        credentials = [catalog.credentials[r.id] for r in answer.recommendations if r.id in catalog.credentials]
+        if len(credentials) < 2:
+            return None
+        return await self.deps.draw(lambda: self.deps.charts.comparison(credentials[:4]))
