@@ -18,7 +18,6 @@ import bisect
 import json
 import os
 import secrets
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,6 +29,7 @@ import aiohttp
 import asyncpg
 
 from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import spawn_bot
 from bench.harness.chroma_server import ChromaServer, free_loopback_port
 from bench.harness.due_nudges import seed_due_nudges
 from bench.report import machine, percentile, spread, table, write_json
@@ -126,15 +126,8 @@ async def start_replicas(count: int, api: FakeBotApi, database_url: str, chroma_
         data_dir.mkdir(parents=True, exist_ok=True)
         log = data_dir / "bot.log"
         with log.open("wb") as out:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                cwd=ROOT,
-                env=replica_env(api, database_url, chroma_url, data_dir, port),
-                stdout=out,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+            env = replica_env(api, database_url, chroma_url, data_dir, port)
+            process = await spawn_bot(env, stdout=out, stderr=asyncio.subprocess.STDOUT)
         replicas.append(Replica(port, process, log))
     async with aiohttp.ClientSession() as session:
         for replica in replicas:

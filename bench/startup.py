@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -20,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, TOKEN, BenchContext, peak_rss_mb, rss_mb
+from bench.common import TOKEN, BenchContext, peak_rss_mb, rss_mb
 from bench.harness.botapi import FakeBotApi
+from bench.harness.botproc import spawn_bot
 from bench.report import cell, spread, table, target
 from bench.telegram_load import LoadPlan, analyse, drive, plan_load
 from bot.config import Settings
@@ -106,16 +106,7 @@ async def _follow(stream: asyncio.StreamReader | None, bot: BotProcess, ready: a
 async def bot_process(settings: Settings, api: FakeBotApi, data_dir: Path) -> AsyncIterator[BotProcess]:
     """`python -m bot`, up and ready; stopped with SIGTERM (as a service manager would) on exit."""
     launched = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=ROOT,
-        env=bot_env(settings, api, data_dir),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_bot(bot_env(settings, api, data_dir))
     bot = BotProcess(process, launched)
     ready = asyncio.Event()
     readers = [asyncio.create_task(_follow(s, bot, ready)) for s in (process.stderr, process.stdout)]

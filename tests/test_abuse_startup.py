@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
 from bench.harness.botapi import FakeBotApi
-from bench.harness.botproc import START_WITHIN_SECONDS, bot_env
-from tests.conftest import ROOT, TEST_TOKEN
+from bench.harness.botproc import START_WITHIN_SECONDS, bot_env, spawn_bot
+from tests.conftest import TEST_TOKEN
 
 # A well-formed token the local server does not know: what a revoked token looks like to the bot.
 REVOKED_TOKEN = "987654321:AARevokedTokenNobodyKnows_0123456789xyz"
@@ -36,16 +35,7 @@ def secret_forms(token: str) -> list[str]:
 
 async def failed_start(env: dict[str, str]) -> tuple[int, str]:
     """Run `python -m bot` until it exits by itself; its exit code and everything it printed."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_bot(env)
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), START_WITHIN_SECONDS)
     finally:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from chromadb.api import ClientAPI
 
+from bench.harness.botproc import bot_command
 from bench.harness.chroma_server import ChromaServer
 from bot.advisor import Advisor
 from bot.config import Settings
@@ -189,7 +190,7 @@ def test_ingest_and_ask_through_a_chroma_server(
     assert not (data_dir / "chroma").exists(), "with CHROMA_URL set nothing is written to a local index"
 
     ask = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--json", QUESTION],
+        bot_command("ask", "--json", QUESTION),
         env=env,
         cwd=tmp_path,
         stdin=subprocess.DEVNULL,
@@ -410,7 +411,7 @@ def test_an_unreachable_server_is_a_clear_error_not_a_traceback(
     env = product_env(url, tmp_path / "data")
     commands = {
         "ingest": [sys.executable, "-m", "ingest", "--knowledge", str(fixture_knowledge), "--quiet"],
-        "ask": [sys.executable, "-m", "bot", "ask", "--json", QUESTION],
+        "ask": bot_command("ask", "--json", QUESTION),
     }
     for name, command in commands.items():
         done = subprocess.run(

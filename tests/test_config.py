@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from bench.harness.botproc import bot_command
 from bot.config import SettingsError, load_settings
 from tests.conftest import ROOT
 from tests.conftest import TEST_TOKEN as TOKEN
@@ -50,7 +50,7 @@ def test_malformed_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name
 def test_bad_setting_at_start_is_one_line_without_traceback(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "LOG_LEVEL": "LOUD", "HOME": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "hi"],
+        bot_command("ask", "hi"),
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},
         capture_output=True,
@@ -114,7 +114,7 @@ def test_a_missing_prompts_dir_stops_the_bot_with_one_line(tmp_path: Path) -> No
         "LOG_LEVEL": "WARNING",  # start-up INFO lines of the libraries are not the point here
     }
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "chat"],
+        bot_command("chat"),
         cwd=tmp_path,
         env=env,
         input="",

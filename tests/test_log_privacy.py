@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +15,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from bench.harness.botapi import FakeBotApi
-from bench.harness.botproc import bot_env
+from bench.harness.botproc import bot_env, spawn_bot
 from bot.advisor import Advisor
 from bot.config import load_settings
 from bot.logging_setup import HideMessageText, hide_strings, install_log_filters
 from bot.store import Store
 from bot.telegram.app import build_application
 from bot.telegram.lifecycle import running
-from tests.conftest import ROOT, TEST_TOKEN
+from tests.conftest import TEST_TOKEN
 
 USER_ID = 5550123
 SECRET = TEST_TOKEN.split(":")[1]
@@ -94,9 +93,7 @@ async def test_the_running_bot_keeps_text_out_of_its_debug_output(
     env = bot_env(bot_api, tmp_path, real_index)
     env.update(LOG_LEVEL="DEBUG", LOG_MESSAGE_TEXT="false")
     marker = unique_marker()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await spawn_bot(env)
     try:
         await converse(bot_api, marker)
         process.send_signal(signal.SIGINT)

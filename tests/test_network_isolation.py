@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness.botapi import FakeBotApi
-from bench.harness.botproc import bot_env
+from bench.harness.botproc import bot_command, bot_env, spawn_bot
 from bench.harness.models import MODEL_CACHE
 from tests.conftest import FIXTURE_KNOWLEDGE, ROOT
 
@@ -133,11 +133,11 @@ def targets(attempts: list[Attempt]) -> set[tuple[str, str]]:
 
 
 def run_isolated(
-    args: list[str], tmp_path: Path, env: dict[str, str]
+    command: list[str], tmp_path: Path, env: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess[str], int, list[Attempt]]:
     hook_dir, log = install_hook(tmp_path)
     done = subprocess.run(
-        [sys.executable, *args],
+        command,
         cwd=ROOT,
         env=isolated_env(hook_dir, log, env),
         capture_output=True,
@@ -169,7 +169,9 @@ def test_the_hook_records_and_refuses_a_non_loopback_target(tmp_path: Path) -> N
                 print(type(error).__name__)
         """
     )
-    done, installed, attempts = run_isolated(["-c", probe, str(tmp_path / "unix.sock")], tmp_path, plain_env())
+    done, installed, attempts = run_isolated(
+        [sys.executable, "-c", probe, str(tmp_path / "unix.sock")], tmp_path, plain_env()
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert installed == 1
     assert "socket.connect\tAF_UNIX" in (tmp_path / "network.log").read_text(encoding="utf-8")
@@ -185,9 +187,7 @@ async def test_the_bot_talks_only_to_the_configured_bot_api(
 ) -> None:
     hook_dir, log = install_hook(tmp_path)
     env = isolated_env(hook_dir, log, bot_env(bot_api, tmp_path / "data", real_index))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await spawn_bot(env)
     try:
         await bot_api.send_text("/start", chat_id=9810)
         await bot_api.send_text("which cert for cloud?", chat_id=9810)
@@ -214,7 +214,7 @@ async def test_the_bot_talks_only_to_the_configured_bot_api(
 def test_ask_opens_no_network_connection(real_index: Path, tmp_path: Path) -> None:
     # a fresh data directory: the embedding model's ONNX export is made by a child process, watched too
     done, installed, attempts = run_isolated(
-        ["-m", "bot", "ask", "which cert for cloud?", "--json"],
+        bot_command("ask", "which cert for cloud?", "--json"),
         tmp_path,
         plain_env(DATA_DIR=str(tmp_path / "data"), CHROMA_PATH=str(real_index), MODEL_CACHE_DIR=""),
     )
@@ -226,7 +226,7 @@ def test_ask_opens_no_network_connection(real_index: Path, tmp_path: Path) -> No
 
 
 def test_ingest_check_opens_no_network_connection(tmp_path: Path) -> None:
-    done, installed, attempts = run_isolated(["-m", "ingest", "--check"], tmp_path, plain_env())
+    done, installed, attempts = run_isolated([sys.executable, "-m", "ingest", "--check"], tmp_path, plain_env())
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("ok: ")
     assert installed == 1
@@ -236,8 +236,9 @@ def test_ingest_check_opens_no_network_connection(tmp_path: Path) -> None:
 def test_a_full_ingest_opens_no_network_connection(tmp_path: Path) -> None:
     # creating collections is where Chroma would send product telemetry, and embedding loads the model
     chroma = tmp_path / "chroma"
+    ingest = ["-m", "ingest", "--knowledge", str(FIXTURE_KNOWLEDGE), "--chroma-path", str(chroma), "--quiet"]
     done, installed, attempts = run_isolated(
-        ["-m", "ingest", "--knowledge", str(FIXTURE_KNOWLEDGE), "--chroma-path", str(chroma), "--quiet"],
+        [sys.executable, *ingest],
         tmp_path,
         plain_env(MODEL_CACHE_DIR=str(MODEL_CACHE)),  # the export already made: this process alone
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 
 from bench.harness.botapi import FakeBotApi
-from bench.harness.botproc import bot_env
-from tests.conftest import ROOT, TEST_TOKEN
+from bench.harness.botproc import bot_env, spawn_bot
+from tests.conftest import TEST_TOKEN
 
 
 async def test_polling_recovers_from_server_errors_and_stops_on_a_conflict(
@@ -18,15 +17,7 @@ async def test_polling_recovers_from_server_errors_and_stops_on_a_conflict(
     bot_api.fail_next("getUpdates", 502, "Bad Gateway")
     bot_api.fail_next("getUpdates", 502, "Bad Gateway")
     bot_api.fail_next("getUpdates", 429, "Too Many Requests: retry after 1", retry_after=1)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=ROOT,
-        env=bot_env(bot_api, tmp_path, real_index),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await spawn_bot(bot_env(bot_api, tmp_path, real_index))
     try:
         await bot_api.send_text("which cert for cloud?", chat_id=9700)
         [answer] = await bot_api.wait_for_messages(1, chat_id=9700, within=120)

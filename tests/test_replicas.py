@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -20,14 +19,14 @@ import aiohttp
 import pytest
 
 from bench.harness.botapi import BOT_ID, FakeBotApi
-from bench.harness.botproc import bot_env, plain
+from bench.harness.botproc import bot_env, plain, spawn_bot, until
 from bench.harness.chroma_server import ChromaServer
 from bench.harness.due_nudges import seed_due_nudges
 from bot.store import LedgerEntry, Store
 from bot.telegram.http_server import SECRET_HEADER
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
-from tests.conftest import REAL_KNOWLEDGE, ROOT
+from tests.conftest import REAL_KNOWLEDGE
 from tests.test_chroma_server import ingest_in_process
 from tests.test_webhook import free_port, message_update
 
@@ -69,9 +68,7 @@ async def start_replica(
     env.update(DATABASE_URL=database_url, WEBHOOK_URL=f"http://127.0.0.1:{replica.port}/telegram")
     env["HTTP_PORT"] = str(replica.port)
     with replica.log.open("wb") as log:
-        replica.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=log, stderr=asyncio.subprocess.STDOUT
-        )
+        replica.process = await spawn_bot(env, stdout=log, stderr=asyncio.subprocess.STDOUT)
     return replica
 
 
@@ -176,11 +173,24 @@ async def test_one_conversation_across_two_replicas_is_answered_once_each_step(c
     before = len(cluster.api.sent_messages(CHAT))
     duplicate = message_update(next(cluster.update_ids), "/progress", CHAT)
     await asyncio.gather(*(cluster.post(replica, duplicate) for replica in cluster.replicas))
-    await cluster.api.wait_for_messages(before + 1, chat_id=CHAT)
-    await asyncio.sleep(2.0)
-    assert len(cluster.api.sent_messages(CHAT)) == before + 1
+    # each replica handles a chat's updates in arrival order, so once both have answered an update posted
+    # after the duplicate, a second answer to the duplicate would already have been sent
+    follow_ups = [message_update(next(cluster.update_ids), "/help", CHAT) for _ in cluster.replicas]
+    await asyncio.gather(*(cluster.post(replica, u) for replica, u in zip(cluster.replicas, follow_ups, strict=True)))
 
-    total = sum(expect for _, expect, _ in script) + 1
+    def since_duplicate() -> list[str]:
+        return [plain(m) for m in cluster.api.sent_messages(CHAT)[before:]]
+
+    def is_help(text: str) -> bool:
+        return text.startswith("Commands:")
+
+    await until(
+        lambda: sum(map(is_help, since_duplicate())) >= len(follow_ups), within=120, what="both follow-ups answered"
+    )
+    progress_answers = [text for text in since_duplicate() if not is_help(text)]
+    assert len(progress_answers) == 1, progress_answers  # the duplicate /progress, answered once
+
+    total = sum(expect for _, expect, _ in script) + 1 + len(follow_ups)
     assert len(cluster.api.sent_messages(CHAT)) == total  # nothing answered twice, nothing lost
     assert all(c.ok for c in cluster.api.calls if c.method == "sendMessage")
     assert "getUpdates" not in cluster.api.methods()

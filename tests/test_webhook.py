@@ -11,7 +11,6 @@ import json
 import logging
 import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,13 +24,13 @@ from sqlalchemy.engine import Engine
 from telegram.ext import Application
 
 from bench.harness.botapi import FakeBotApi
-from bench.harness.botproc import bot_env, plain
+from bench.harness.botproc import bot_env, plain, spawn_bot
 from bot.advisor import Advisor
 from bot.config import Settings, load_settings
 from bot.telegram.app import build_application
 from bot.telegram.http_server import SECRET_HEADER, CachedCheck, RefusalLog
 from bot.telegram.lifecycle import running, start_serving, stop_serving
-from tests.conftest import ROOT, TEST_TOKEN
+from tests.conftest import TEST_TOKEN
 
 
 def free_port() -> int:
@@ -147,9 +146,7 @@ async def test_the_webhook_process_reports_readiness_answers_and_stops_on_sigter
     port = free_port()
     env = bot_env(bot_api, tmp_path, real_index)
     env.update(WEBHOOK_URL=f"http://127.0.0.1:{port}/hook", HTTP_PORT=str(port))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await spawn_bot(env)
     statuses: list[int] = []
     try:
         async with aiohttp.ClientSession() as session:

@@ -2,6 +2,8 @@
 
 A process here is what runs on a server: it loads the model, migrates the database, polls the local
 server and can be killed with SIGKILL at any moment a test picks, then started again on the same files.
+Every test and benchmark that runs `python -m bot` builds its command with `bot_command` or starts it
+with `spawn_bot` (from the repository, nothing on stdin), so how the bot is launched is written once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from telegram.ext import Application
 
@@ -29,6 +31,23 @@ ROOT = Path(__file__).resolve().parents[2]
 START_WITHIN_SECONDS = 120.0
 REPLY_WITHIN_SECONDS = 60.0
 _runs = itertools.count(1)  # numbers each process's log file
+
+
+def bot_command(*args: str) -> list[str]:
+    """The argv of `python -m bot ARGS` with this interpreter: no arguments runs the bot, others a subcommand."""
+    return [sys.executable, "-m", "bot", *args]
+
+
+async def spawn_bot(
+    env: dict[str, str],
+    *args: str,
+    stdout: int | IO[Any] | None = asyncio.subprocess.PIPE,
+    stderr: int | IO[Any] | None = asyncio.subprocess.PIPE,
+) -> asyncio.subprocess.Process:
+    """Start `python -m bot ARGS` from the repository with `env` as its whole environment; nothing on stdin."""
+    return await asyncio.create_subprocess_exec(
+        *bot_command(*args), cwd=ROOT, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=stdout, stderr=stderr
+    )
 
 
 def bot_env(api: FakeBotApi, data_dir: Path, index: Path, database_url: str | None = None) -> dict[str, str]:
@@ -101,16 +120,8 @@ class BotProcess:
         """Start the process and return once it is ready: commands registered, nudges scheduled, polling next."""
         ready_before = self.api.methods().count("setMyCommands")
         with self.log.open("ab") as log:
-            self._process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                cwd=ROOT,
-                env=bot_env(self.api, self.data_dir, self.index, self.database_url),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=asyncio.subprocess.STDOUT,
-            )
+            env = bot_env(self.api, self.data_dir, self.index, self.database_url)
+            self._process = await spawn_bot(env, stdout=log, stderr=asyncio.subprocess.STDOUT)
         process = self._process
 
         def ready() -> bool:
