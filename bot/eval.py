@@ -195,8 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    cases = load_cases(args.file)
     advisor = build_advisor(settings)
+    if _is_labelled_messages(args.file):
+        from bot.eval_understanding import evaluate_understanding, understanding_table
+        from ingest.corpus import load_messages
+
+        messages = load_messages(args.file)
+        advisor.load()
+        understood = evaluate_understanding(advisor, messages)
+        print(understanding_table(understood))
+        if args.json:
+            args.json.write_text(json.dumps(understood, indent=2), encoding="utf-8")
+        return 0
+    cases = load_cases(args.file)
     advisor.load()
     results = evaluate(advisor, cases)
     print(table(results))
@@ -217,6 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0
+
+
+def _is_labelled_messages(path: Path) -> bool:
+    """A file of labelled user messages (intent and fields), rather than of questions with expected answers."""
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "{}")
+    return "intent" in json.loads(first)
 
 
 if __name__ == "__main__":

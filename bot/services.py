@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.advisor import Advisor
+from bot.advisor.service import ClassifierSource
 from bot.config import Settings
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
@@ -19,7 +20,9 @@ def build_advisor(settings: Settings) -> Advisor:
     embeddings = SentenceTransformerEmbeddings(
         settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.model_cache_path
     )
-    return Advisor(client, embeddings)
+    return Advisor(
+        client, embeddings, understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path)
+    )
 
 
 def build_llm(settings: Settings) -> LLMAnswerer | None:

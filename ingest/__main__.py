@@ -13,6 +13,8 @@ from pathlib import Path
 from chromadb.api import ClientAPI
 
 from ingest.chunking import Chunk, build_chunks
+from ingest.classifier import ensure_classifier
+from ingest.corpus import Corpus, CorpusError
 from ingest.embeddings import BACKENDS, DEFAULT_MODEL, EmbeddingModelError, SentenceTransformerEmbeddings
 from ingest.index import IndexBuildError, IndexUnavailable, IngestReport, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
@@ -68,11 +70,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {problem}", file=sys.stderr)
         print(f"{len(error.problems)} problem(s) found; nothing was written.", file=sys.stderr)
         return 1
+    try:
+        corpus = Corpus.load_if_present(args.knowledge)
+    except CorpusError as error:
+        for line in error.problems:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) found in the labelled corpus; nothing was written.", file=sys.stderr)
+        return 1
     chunks = build_chunks(kb)
     if args.check:
         print(
             f"ok: {len(kb.credentials)} credentials, {len(kb.occupations)} occupations, "
-            f"{len(kb.guides)} guides, {len(chunks)} chunks ({time.perf_counter() - started:.1f} s); nothing written"
+            f"{len(kb.guides)} guides, {len(chunks)} chunks, {_messages(corpus)} labelled messages "
+            f"({time.perf_counter() - started:.1f} s); nothing written"
         )
         return 0
     embeddings = SentenceTransformerEmbeddings(args.model, backend=args.backend, cache_dir=_model_cache_dir())
@@ -97,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"ingest: {report.summary()}")
+    # The understanding classifiers are trained here, once per corpus and model, so that the bot only loads them.
+    ensure_classifier(args.knowledge, embeddings, _model_cache_dir())
     return 0
 
 
@@ -122,6 +134,10 @@ def _build_under(
         if reason:
             raise LockLost(f"{reason}; the index was not switched") from error
         raise
+
+
+def _messages(corpus: Corpus | None) -> int:
+    return 0 if corpus is None else len(corpus.train) + len(corpus.validation)
 
 
 def _model_cache_dir() -> Path:

@@ -15,6 +15,7 @@ from bench.harness.chroma_server import ChromaServer, ChromaServerUnavailable
 from bench.harness.llm_server import LLMServer
 from bench.harness.models import MODEL_CACHE
 from ingest.chunking import build_chunks
+from ingest.classifier import ensure_classifier
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
@@ -32,7 +33,16 @@ TEST_TOKEN = "123456789:AAFakeTokenForTestsOnly_abcdefghijklmn"
 # subprocess; they are marked `slow` here, by what they use, so that `make test-fast` leaves them out without
 # anyone having to remember a marker.
 SLOW_FIXTURES = frozenset(
-    {"embeddings", "real_index", "advisor", "bot_api", "chroma_server", "postgres_database", "llm_server"}
+    {
+        "embeddings",
+        "real_index",
+        "advisor",
+        "understanding_advisor",
+        "bot_api",
+        "chroma_server",
+        "postgres_database",
+        "llm_server",
+    }
 )
 # Names a test function refers to when it starts a process of its own.
 PROCESS_STARTERS = frozenset({"bot_process", "create_subprocess_exec", "subprocess", "Popen", "run_ingest"})
@@ -92,6 +102,8 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceTra
         built = chroma.parent / "built"
         if not built.exists():
             ingest_into(REAL_KNOWLEDGE, chroma, embeddings)
+            # trained here, as `python -m ingest` does, so that no bot process started by a test trains it
+            ensure_classifier(REAL_KNOWLEDGE, embeddings, MODEL_CACHE)
             built.touch()
     return chroma
 
@@ -102,6 +114,18 @@ def advisor(real_index: Path, embeddings: SentenceTransformerEmbeddings):  # typ
 
     adv = Advisor(make_client(real_index), embeddings)
     adv.load()
+    return adv
+
+
+@pytest.fixture(scope="session")
+def understanding_advisor(real_index: Path, embeddings: SentenceTransformerEmbeddings):  # type: ignore[no-untyped-def]
+    """The advisor as the product builds it: the rules and the classifiers learned from the labelled corpus."""
+    from bot.advisor import Advisor
+    from bot.advisor.service import ClassifierSource
+
+    adv = Advisor(make_client(real_index), embeddings, understanding=ClassifierSource(REAL_KNOWLEDGE, MODEL_CACHE))
+    adv.load()
+    assert adv.classifier is not None
     return adv
 
 

@@ -16,6 +16,7 @@ from bot.advisor.ranking import Candidate
 from bot.advisor.retrieval import tokenize
 from bot.advisor.sources import SourceList
 from ingest.chunking import cost_text, hours_text
+from ingest.corpus import UPCOMING_FIELDS
 from ingest.schema import Credential, Occupation, Status
 
 CAPABILITIES = (
@@ -341,6 +342,29 @@ def compose_out_of_scope(injection: bool) -> str:
     if injection:
         return "I can't help with that. " + CAPABILITIES
     return "That's outside what I know about, sorry. " + CAPABILITIES
+
+
+def compose_about_bot() -> str:
+    return (
+        "I'm a career advisor bot. "
+        + CAPABILITIES
+        + " My answers come from a curated catalog of real credentials, with their official links; /start saves"
+        " your profile, /plan makes a week-by-week plan and /nudges sends a weekly reminder."
+    )
+
+
+def compose_cannot_do() -> str:
+    return (
+        "Sorry, that's something I can't do for you: I don't book exams, enroll you, apply for jobs or write "
+        "documents. What I can do instead: " + CAPABILITIES
+    )
+
+
+def compose_uncovered_field(field: str) -> str:
+    return (
+        f"I don't cover {UPCOMING_FIELDS.get(field, field)} yet, so I'd rather not guess at credentials there. "
+        + CAPABILITIES
+    )
 
 
 def compose_smalltalk(question: str) -> str:

@@ -19,6 +19,8 @@ class Intent(StrEnum):
     CREDENTIAL_INFO = "credential_info"
     GUIDANCE = "guidance"
     SMALLTALK = "smalltalk"
+    ABOUT_BOT = "about_bot"  # what the bot is and can do
+    CANNOT_DO = "cannot_do"  # an action the bot cannot take (book an exam, apply for a job)
     OUT_OF_SCOPE = "out_of_scope"
 
 

@@ -39,6 +39,13 @@ class AnswerPolicy:
             return self._reply(question, u, composer.compose_out_of_scope(u.injection), [], SourceList(self.catalog))
         if u.intent is Intent.SMALLTALK:
             return self._reply(question, u, composer.compose_smalltalk(question), [], SourceList(self.catalog))
+        if u.intent is Intent.ABOUT_BOT:
+            return self._reply(question, u, composer.compose_about_bot(), [], SourceList(self.catalog))
+        if u.intent is Intent.CANNOT_DO:
+            return self._reply(question, u, composer.compose_cannot_do(), [], SourceList(self.catalog))
+        if u.uncovered_field is not None:
+            text = composer.compose_uncovered_field(u.uncovered_field)
+            return self._reply(question, u, text, [], SourceList(self.catalog))
         return None
 
     def answer(self, question: str, u: Understanding, retrieved: Retrieved, profile: Profile | None) -> Answer:

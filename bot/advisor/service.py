@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from chromadb.api import ClientAPI
 from chromadb.errors import NotFoundError
@@ -37,6 +38,8 @@ from bot.advisor.retrieval import (
 from bot.advisor.understanding import understand
 from bot.advisor.vocabulary import Vocabulary
 from bot.heap import freeze_long_lived
+from ingest.classifier import MessageClassifier, ensure_classifier
+from ingest.corpus import CorpusError
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
 
@@ -57,12 +60,28 @@ class _Loaded:
     dense: DenseIndex
 
 
+@dataclass(frozen=True)
+class ClassifierSource:
+    """Where the understanding classifiers come from: the labelled corpus, and where trained ones are kept."""
+
+    knowledge_dir: Path
+    cache_dir: Path
+
+
 class Advisor:
     """Answers questions about credentials and careers from the live knowledge index."""
 
-    def __init__(self, client: ClientAPI, embeddings: SentenceTransformerEmbeddings) -> None:
+    def __init__(
+        self,
+        client: ClientAPI,
+        embeddings: SentenceTransformerEmbeddings,
+        *,
+        understanding: ClassifierSource | None = None,
+    ) -> None:
         self.client = client
         self.embeddings = embeddings
+        self.understanding = understanding
+        self.classifier: MessageClassifier | None = None  # without one, the rules read questions on their own
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
@@ -73,6 +92,21 @@ class Advisor:
         """Load the model and the live index now; raises IndexUnavailable if there is none."""
         self.embeddings.load()
         self._reload()
+        if self.understanding is not None and self.classifier is None:
+            try:
+                self.classifier = ensure_classifier(
+                    self.understanding.knowledge_dir, self.embeddings, self.understanding.cache_dir
+                )
+            except (OSError, CorpusError) as problem:
+                # `python -m ingest --check` names the problem; questions are still read by the rules
+                logger.error(
+                    "could not load the understanding classifiers (%s); reading questions by rules only", problem
+                )
+            else:
+                if self.classifier is None:
+                    logger.info(
+                        "no labelled corpus in %s: questions are read by rules only", self.understanding.knowledge_dir
+                    )
 
     def _reload(self) -> None:
         collection = open_active_collection(self.client, self.embeddings)
@@ -150,7 +184,10 @@ class Advisor:
 
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
-        u = understand(question, state.catalog, state.vocab, profile, history)
+        prediction = None
+        if self.classifier is not None:
+            prediction = self.classifier.predict(question, self.embeddings.embed_query(" ".join(question.split())))
+        u = understand(question, state.catalog, state.vocab, profile, history, prediction)
         policy = AnswerPolicy(state.catalog, state.lexical)
         unsearched = policy.answer_unsearched(question, u)
         if unsearched is not None:

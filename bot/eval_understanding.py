@@ -1,0 +1,148 @@
+"""Scoring the understanding step on a file of labelled messages (the corpus format of ingest/corpus.py).
+
+Three readers side by side: the rules alone (the baseline), the classifiers alone, and the advisor
+(rules and classifiers reconciled, as questions are really read). Intents are scored per label with
+precision, recall and F1; fields by the primary field (or none). The classifiers answer in the
+corpus's 13 intents; the rules and the advisor answer in the advisor's own, so the labels are mapped
+to what the advisor does with them (a question about pay is answered as a career switch, for now).
+Follow-ups are left out of the rules and advisor columns: alone, without the answer before them,
+they have no right reading.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.advisor import Advisor
+from bot.advisor.models import Intent
+from bot.advisor.understanding import understand
+from ingest.corpus import NO_FIELD, LabelledMessage, MessageIntent
+
+# What the advisor does with each labelled intent.
+ADVISOR_INTENT = {
+    MessageIntent.RECOMMEND: Intent.RECOMMEND,
+    MessageIntent.COMPARE: Intent.COMPARE,
+    MessageIntent.CREDENTIAL_INFO: Intent.CREDENTIAL_INFO,
+    MessageIntent.CAREER_SWITCH: Intent.CAREER_SWITCH,
+    MessageIntent.SKILLS_GAP: Intent.CAREER_SWITCH,
+    MessageIntent.PAY: Intent.CAREER_SWITCH,
+    MessageIntent.JOB_AD: Intent.RECOMMEND,
+    MessageIntent.GUIDANCE: Intent.GUIDANCE,
+    MessageIntent.SMALLTALK: Intent.SMALLTALK,
+    MessageIntent.ABOUT_BOT: Intent.ABOUT_BOT,
+    MessageIntent.CANNOT_DO: Intent.CANNOT_DO,
+    MessageIntent.OUT_OF_SCOPE: Intent.OUT_OF_SCOPE,
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    intent: str
+    field: str
+
+
+def per_label(gold: Sequence[str], said: Sequence[str]) -> dict[str, dict[str, float]]:
+    """Precision, recall and F1 of each gold label."""
+    scores: dict[str, dict[str, float]] = {}
+    for label in sorted(set(gold)):
+        hits = sum(1 for g, s in zip(gold, said, strict=True) if g == label and s == label)
+        claimed = sum(1 for s in said if s == label)
+        present = sum(1 for g in gold if g == label)
+        precision = hits / claimed if claimed else 0.0
+        recall = hits / present if present else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        scores[label] = {"precision": precision, "recall": recall, "f1": f1, "n": present}
+    return scores
+
+
+def summary(
+    gold_intents: list[str], said_intents: list[str], gold_fields: list[str], said_fields: list[str]
+) -> dict[str, Any]:
+    labels = per_label(gold_intents, said_intents)
+    return {
+        "n": len(gold_intents),
+        "intent_macro_f1": sum(s["f1"] for s in labels.values()) / len(labels) if labels else 0.0,
+        "intent_accuracy": sum(g == s for g, s in zip(gold_intents, said_intents, strict=True)) / len(gold_intents),
+        "field_accuracy": sum(g == s for g, s in zip(gold_fields, said_fields, strict=True)) / len(gold_fields),
+        "per_intent": labels,
+        "confusion": {
+            g: dict(Counter(s for gg, s in zip(gold_intents, said_intents, strict=True) if gg == g))
+            for g in sorted(set(gold_intents))
+        },
+    }
+
+
+def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]) -> dict[str, Any]:
+    state = advisor.state
+    classifier = advisor.classifier
+    readings: dict[str, list[Reading]] = defaultdict(list)
+    for message in messages:
+        rules = understand(message.text, state.catalog, state.vocab)
+        readings["rules"].append(Reading(rules.intent.value, _field_of(rules.facets.domains, rules.uncovered_field)))
+        if classifier is None:
+            continue
+        prediction = classifier.predict(message.text, advisor.embeddings.embed_query(" ".join(message.text.split())))
+        readings["classifier"].append(Reading(prediction.intent[0], prediction.field[0]))
+        both = understand(message.text, state.catalog, state.vocab, prediction=prediction)
+        readings["advisor"].append(Reading(both.intent.value, _field_of(both.facets.domains, both.uncovered_field)))
+    results: dict[str, Any] = {}
+    gold_fields = [m.primary_field for m in messages]
+    if "classifier" in readings:
+        said = readings["classifier"]
+        results["classifier"] = summary(
+            [m.intent.value for m in messages], [r.intent for r in said], gold_fields, [r.field for r in said]
+        )
+    kept = [i for i, m in enumerate(messages) if m.intent is not MessageIntent.FOLLOWUP]
+    gold = [ADVISOR_INTENT[messages[i].intent].value for i in kept]
+    for system in ("rules", "advisor"):
+        if system in readings:
+            said = [readings[system][i] for i in kept]
+            results[system] = summary(
+                gold, [r.intent for r in said], [gold_fields[i] for i in kept], [r.field for r in said]
+            )
+    return results
+
+
+def _field_of(domains: Sequence[object], uncovered: str | None) -> str:
+    if domains:
+        return str(getattr(domains[0], "value", domains[0]))
+    return uncovered or NO_FIELD
+
+
+def understanding_table(results: dict[str, Any]) -> str:
+    systems = list(results)
+    lines = [
+        "| system | messages | intent macro-F1 | intent accuracy | field accuracy |",
+        "|---|---|---|---|---|",
+    ]
+    for system in systems:
+        r = results[system]
+        lines.append(
+            f"| {system} | {r['n']} | {r['intent_macro_f1']:.3f} | {r['intent_accuracy']:.3f} | {r['field_accuracy']:.3f} |"
+        )
+    lines += [
+        "",
+        "| intent | " + " | ".join(f"{s} P / R / F1" for s in systems) + " |",
+        "|---|" + "---|" * len(systems),
+    ]
+    labels = sorted({label for s in systems for label in results[s]["per_intent"]})
+    for label in labels:
+        cells = []
+        for system in systems:
+            score = results[system]["per_intent"].get(label)
+            cells.append(
+                "-"
+                if score is None
+                else f"{score['precision']:.2f} / {score['recall']:.2f} / {score['f1']:.2f} ({score['n']})"
+            )
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    last = systems[-1]
+    lines += ["", f"Confusion ({last}; gold -> said):"]
+    for gold, said in results[last]["confusion"].items():
+        wrong = {s: n for s, n in said.items() if s != gold}
+        if wrong:
+            lines.append(f"- {gold}: " + ", ".join(f"{s} {n}" for s, n in sorted(wrong.items(), key=lambda x: -x[1])))
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""The understanding classifiers: features as trained, deterministic training, and what they change in answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from bot.advisor import Advisor
+from bot.advisor.models import Intent
+from ingest.classifier import NGRAM_RANGE, MessageClassifier, char_ngrams, ensure_classifier, stored_path, train
+from ingest.corpus import Corpus
+from ingest.embeddings import SentenceTransformerEmbeddings
+from tests.conftest import REAL_KNOWLEDGE
+
+
+def test_the_ngrams_the_bot_reads_are_the_ones_scikit_learn_trained_on() -> None:
+    texts = ["Which CERT for  cloud??", "sec+ or cysa+", "a", "certifcation for linux 🐧", "AZ-900\tvs\nAZ-104"]
+    reference = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE).build_analyzer()
+    for text in texts:
+        assert char_ngrams(text) == reference(text), text
+
+
+def small_corpus() -> Corpus:
+    full = Corpus.load(REAL_KNOWLEDGE)
+    return Corpus(train=full.train[::8], validation=[])
+
+
+def test_training_is_deterministic_and_a_stored_classifier_predicts_the_same(
+    embeddings: SentenceTransformerEmbeddings, tmp_path: Path
+) -> None:
+    corpus = small_corpus()
+    first, second = train(corpus, embeddings), train(corpus, embeddings)
+    assert first.key == second.key
+    assert np.array_equal(first.intent_head.weights, second.intent_head.weights)
+    assert np.array_equal(first.field_head.weights, second.field_head.weights)
+    first.save(tmp_path / "c.npz")
+    loaded = MessageClassifier.load(tmp_path / "c.npz")
+    for text in ("which cert for cloud?", "thanks!", "book my exam pls"):
+        vector = embeddings.embed_query(text)
+        assert loaded.predict(text, vector) == first.predict(text, vector)
+
+
+def test_a_trained_classifier_is_stored_once_and_reused(
+    embeddings: SentenceTransformerEmbeddings, tmp_path: Path
+) -> None:
+    classifier = ensure_classifier(REAL_KNOWLEDGE, embeddings, tmp_path)
+    assert classifier is not None
+    path = stored_path(tmp_path, classifier.key)
+    stamp = path.stat().st_mtime_ns
+    again = ensure_classifier(REAL_KNOWLEDGE, embeddings, tmp_path)
+    assert again is not None and again.key == classifier.key and path.stat().st_mtime_ns == stamp
+    assert ensure_classifier(tmp_path, embeddings, tmp_path) is None  # no corpus: rules only
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("thanks, that helps!", Intent.SMALLTALK),
+        ("what can you actually do?", Intent.ABOUT_BOT),
+        ("can you book my exam for me", Intent.CANNOT_DO),
+        ("what's the weather in paris tomorrow", Intent.OUT_OF_SCOPE),
+    ],
+)
+def test_conversation_gets_a_conversational_answer(
+    understanding_advisor: Advisor, question: str, intent: Intent
+) -> None:
+    answer = understanding_advisor.answer(question)
+    assert answer.intent is intent and not answer.recommendations
+    if intent is Intent.CANNOT_DO:
+        assert "can't" in answer.text and "I help you choose" in answer.text  # declines, then says what it can do
+
+
+def test_field_words_outside_the_rules_still_find_the_field(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("Linux certs for someone starting out")
+    assert answer.intent is Intent.RECOMMEND and answer.recommendations
+    assert answer.facets.domains[:1] == [
+        understanding_advisor.catalog.credentials[answer.recommendations[0].id].domains[0]
+    ]
+    assert answer.facets.domains[0].value == "it-support"
+
+
+def test_a_field_the_catalog_lacks_is_said_plainly_not_guessed(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("accounting certification")
+    assert not answer.recommendations and "don't cover finance and accounting yet" in answer.text
+
+
+def test_a_life_story_is_read_as_a_career_switch(understanding_advisor: Advisor) -> None:
+    story = (
+        "15 years as a nurse, burned out, want something remote in tech, a few hours a week, tight money, what do I do?"
+    )
+    answer = understanding_advisor.answer(story)
+    assert answer.intent is Intent.CAREER_SWITCH and answer.recommendations
