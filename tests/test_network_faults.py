@@ -22,7 +22,7 @@ from bot.telegram.app import build_application
 from bot.telegram.lifecycle import running
 from bot.telegram.requests import SEND_ATTEMPTS
 from tests.conftest import TEST_TOKEN
-from tests.test_nudges import BERLIN, bot_process, ledger, opt_in, weekly
+from tests.test_nudges import BERLIN, bot_process, ledger, opt_in, settle, weekly
 
 # Longer than python-telegram-bot's default read timeout (5 s), shorter than the bot's own.
 SLOW_SECONDS = 8.0
@@ -115,9 +115,9 @@ async def test_a_nudge_that_cannot_reach_telegram_for_a_while_goes_again_and_arr
     for _ in range(SEND_ATTEMPTS + 2):
         bot_api.drop_next("sendMessage")
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=dt.UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock):
+    async with bot_process(bot_api, advisor, tmp_path, clock) as app:
         await bot_api.wait_for_messages(1, chat_id=BERLIN, within=60)
-        await asyncio.sleep(1.5)  # time for a wrong extra copy to show
+        await settle(app)  # every delivery finished: a wrong extra copy would be here by now
 
     attempts = calls_of(bot_api, "sendMessage", BERLIN)
     assert [c.answer for c in attempts] == ["dropped"] * (SEND_ATTEMPTS + 2) + ["received"]
@@ -133,13 +133,13 @@ async def test_a_nudge_whose_answer_is_lost_is_not_sent_again(
     await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
     bot_api.delay_next("sendMessage", 25)  # carried out, but answered after the bot stopped waiting
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=dt.UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock):
+    async with bot_process(bot_api, advisor, tmp_path, clock) as app:
         for _ in range(600):  # the send path waits SEND_READ_TIMEOUT (20 s) for the answer
             rows = await ledger(tmp_path, BERLIN)
             if rows and rows[0][1] != "pending":
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1.5)
+        await settle(app)
 
     assert len(calls_of(bot_api, "sendMessage", BERLIN)) == 1  # it may have arrived: never a second copy
     [(week, status, tries)] = await ledger(tmp_path, BERLIN)

@@ -15,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic import ValidationError
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, inspect, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,7 +27,7 @@ from bot.store.migrations import head_revision
 from bot.store.nudges import NUDGE_COLUMNS
 from bot.store.plans import PLAN_COLUMNS
 from bot.store.profiles import PROFILE_COLUMNS
-from bot.store.tables import metadata
+from bot.store.tables import metadata, nudge_ledger, utcnow
 from ingest.schema import Domain, Level
 from tests.conftest import ROOT
 from tests.support.databases import BACKENDS, TEST_DATABASE_URL, skip_unless_postgres, sqlite_url
@@ -737,8 +737,9 @@ async def test_a_stale_claim_is_taken_over_once_and_a_tried_one_never(store: Sto
     assert await store.ledger.begin_send(BOB, "2026-W50", "dead-process")  # Bob's may have reached him
     assert await store.ledger.take_over_stale("fresh", dt.timedelta(minutes=5)) == []  # not stale yet
 
-    lease = dt.timedelta(seconds=0.3)
-    await asyncio.sleep(0.5)  # the claims are now older than the lease
+    lease = dt.timedelta(minutes=5)
+    async with store.engine.begin() as connection:  # ten minutes pass: the claims are older than the lease
+        await connection.execute(update(nudge_ledger).values(updated_at=utcnow() - dt.timedelta(minutes=10)))
     # a row just taken over is fresh again, so the other two find nothing to take
     taken = await asyncio.gather(*(store.ledger.take_over_stale(f"p{i}", lease) for i in range(3)))
     winners = [entries for entries in taken if entries]
