@@ -131,10 +131,10 @@ async def test_a_nudge_whose_answer_is_lost_is_not_sent_again(
     bot_api: FakeBotApi, advisor: Advisor, tmp_path: Path
 ) -> None:
     await opt_in(tmp_path, advisor, BERLIN, weekly("Europe/Berlin", 0, "18:00"))
-    bot_api.delay_next("sendMessage", 25)  # carried out, but answered after the bot stopped waiting
+    bot_api.delay_next("sendMessage", 5)  # carried out, but answered after the bot stopped waiting
     clock = SettableClock(dt.datetime(2026, 12, 7, 16, 59, 59, tzinfo=dt.UTC))
-    async with bot_process(bot_api, advisor, tmp_path, clock) as app:
-        for _ in range(600):  # the send path waits SEND_READ_TIMEOUT (20 s) for the answer
+    async with bot_process(bot_api, advisor, tmp_path, clock, send_read_timeout=2.0) as app:
+        for _ in range(600):  # the send path waits `send_read_timeout` for the answer
             rows = await ledger(tmp_path, BERLIN)
             if rows and rows[0][1] != "pending":
                 break

@@ -28,6 +28,7 @@ from bot.store.nudges import NudgeSettings
 from bot.telegram.app import build_application
 from bot.telegram.context import BotServices
 from bot.telegram.lifecycle import running
+from bot.telegram.requests import SEND_READ_TIMEOUT
 from tests.conftest import TEST_TOKEN
 
 UTC = dt.UTC
@@ -84,7 +85,13 @@ def test_snooze_and_opting_in_decide_which_occurrences_count() -> None:
 
 @asynccontextmanager
 async def bot_process(
-    api: FakeBotApi, advisor: Advisor, data_dir: Path, clock: SettableClock, *, database_url: str | None = None
+    api: FakeBotApi,
+    advisor: Advisor,
+    data_dir: Path,
+    clock: SettableClock,
+    *,
+    database_url: str | None = None,
+    send_read_timeout: float = SEND_READ_TIMEOUT,
 ) -> AsyncIterator[Application]:
     """One run of the bot on `database_url`, or by default on the SQLite file in `data_dir`."""
     settings = load_settings(
@@ -94,7 +101,9 @@ async def bot_process(
         data_dir=data_dir,
         database_url=database_url,
     )
-    app = build_application(settings, advisor=advisor, clock=clock, nudge_retry_base_seconds=0.2)
+    app = build_application(
+        settings, advisor=advisor, clock=clock, nudge_retry_base_seconds=0.2, send_read_timeout=send_read_timeout
+    )
     async with running(app, poll_timeout=1):
         yield app
 

@@ -52,6 +52,7 @@ class FakeBotApi:
         self._drops: dict[str, int] = {}
         self._delays: dict[str, list[float]] = {}
         self._released = asyncio.Condition()
+        self._wakers: set[asyncio.Task[None]] = set()
 
     # -- server lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -143,10 +144,27 @@ class FakeBotApi:
         """Answer the next call of `method` with this error (calls queue up in order)."""
         parameters = {"retry_after": retry_after} if retry_after is not None else None
         self._scripted_errors.setdefault(method, []).append((status, description, parameters))
+        self._end_long_polls(method)
 
     def drop_next(self, method: str) -> None:
         """Close the connection of the next call of `method` without an answer, before acting on it."""
         self._drops[method] = self._drops.get(method, 0) + 1
+        self._end_long_polls(method)
+
+    def _end_long_polls(self, method: str) -> None:
+        """A fault scripted for getUpdates meets the bot's next poll at once, not after the long poll running now."""
+        if method != "getUpdates":
+            return
+
+        async def wake() -> None:
+            async with self._new_update:
+                self._new_update.notify_all()
+
+        try:
+            self._wakers.add(task := asyncio.get_running_loop().create_task(wake()))
+        except RuntimeError:  # no event loop yet: no poll is running either
+            return
+        task.add_done_callback(self._wakers.discard)
 
     def delay_next(self, method: str, seconds: float) -> None:
         """Carry out the next call of `method` at once, but hold its answer back for `seconds`."""
@@ -282,10 +300,15 @@ class FakeBotApi:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
             if not self._updates and timeout:
                 try:
-                    await asyncio.wait_for(self._new_update.wait_for(lambda: bool(self._updates)), timeout)
+                    await asyncio.wait_for(self._new_update.wait_for(self._poll_should_end), timeout)
                 except TimeoutError:
                     return []
             return list(self._updates[: int(params.get("limit") or 100)])
+
+    def _poll_should_end(self) -> bool:
+        return (
+            bool(self._updates) or bool(self._scripted_errors.get("getUpdates")) or bool(self._drops.get("getUpdates"))
+        )
 
     async def _api_sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._media_message(params, "photo")

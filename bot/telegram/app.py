@@ -46,7 +46,7 @@ from bot.telegram.context import BotContext, BotServices
 from bot.telegram.http_server import CachedCheck, HttpServer, Readiness, WebhookRoute
 from bot.telegram.nudges import RETRY_BASE_SECONDS, NudgeScheduler
 from bot.telegram.pace import PacedRateLimiter
-from bot.telegram.requests import polling_request, send_request
+from bot.telegram.requests import SEND_READ_TIMEOUT, polling_request, send_request
 
 logger = logging.getLogger(__name__)
 
@@ -265,11 +265,13 @@ def build_application(
     *,
     clock: Clock = system_clock,
     nudge_retry_base_seconds: float = RETRY_BASE_SECONDS,
+    send_read_timeout: float = SEND_READ_TIMEOUT,
 ) -> Application:
     """Build the bot; the model, the index and the database open in post_init, not here.
 
     With WEBHOOK_URL set there is no updater: updates arrive through the bot's HTTP server.
-    `clock` is the time the nudges go by; tests move it instead of waiting for real weeks.
+    `clock` is the time the nudges go by; tests move it instead of waiting for real weeks. How long a
+    send waits for Telegram's answer (`send_read_timeout`) is shortened by tests of lost answers.
     """
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is required for the Telegram bot")
@@ -355,7 +357,7 @@ def build_application(
         settings.telegram_bot_token.get_secret_value(),
         base_url=settings.bot_api_base_url,
         base_file_url=settings.bot_api_file_url,
-        request=send_request(),
+        request=send_request(send_read_timeout),
         get_updates_request=polling_request(),
         # Telegram's limits: about 30 messages a second overall; a RetryAfter is waited out and retried.
         rate_limiter=pace,

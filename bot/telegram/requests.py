@@ -128,8 +128,8 @@ class ResendingRequest(HTTPXRequest):
             attempt, pause = attempt + 1, pause * 2
 
 
-def send_request() -> HTTPXRequest:
-    return ResendingRequest()
+def send_request(read_timeout: float = SEND_READ_TIMEOUT) -> HTTPXRequest:
+    return ResendingRequest(read_timeout=read_timeout)
 
 
 def polling_request() -> HTTPXRequest:
