@@ -327,7 +327,7 @@ def understand(
     intent = _intent(text, form, facets, named, referenced, bool(switch), bool(guide_roles), follow_up, last)
     uncovered = None
     if prediction is not None and not referenced and not follow_up:
-        intent, uncovered = _reconcile(intent, facets, prediction, catalog)
+        intent, uncovered = _reconcile(text, intent, facets, prediction, catalog)
     in_scope = intent not in (Intent.OUT_OF_SCOPE, Intent.CANNOT_DO)
     query = text
     if follow_up and last is not None:
@@ -353,6 +353,7 @@ CONVERSATION_CONFIDENCE = 0.6
 NAMED_CONVERSATION_CONFIDENCE = 0.8
 FIELD_CONFIDENCE = 0.5
 FIELD_OVERRULE_CONFIDENCE = 0.7
+_DEFINITION = re.compile(r"^\s*(what|what's|whats)\s+(is|are|'s)?\s*(an?\s+)?[\w -]+\??\s*$", re.I)
 _CONVERSATION = {Intent.SMALLTALK, Intent.ABOUT_BOT, Intent.CANNOT_DO, Intent.OUT_OF_SCOPE}
 # What the advisor does with each reading of the classifiers; pay and skills questions are answered as
 # a career switch until the advisor has pay and skills data of its own. A follow-up read without the
@@ -373,15 +374,21 @@ _ANSWERED_AS = {
 }
 
 
-def _reconcile(intent: Intent, facets: Facets, prediction: Prediction, catalog: Catalog) -> tuple[Intent, str | None]:
+def _reconcile(
+    text: str, intent: Intent, facets: Facets, prediction: Prediction, catalog: Catalog
+) -> tuple[Intent, str | None]:
     """The intent and fields of the rules, corrected by the classifiers; and a field the catalog lacks."""
-    intent = _reconciled_intent(intent, facets, prediction)
+    intent = _reconciled_intent(text, intent, facets, prediction)
     field, field_confidence = prediction.field
     if intent in _CONVERSATION or facets.credential_ids or field == NO_FIELD:
         return intent, None
     if field not in Domain._value2member_map_:  # a field the catalog has no credentials for yet
-        uncovered = not facets.domains and field_confidence >= FIELD_CONFIDENCE
-        return intent, (field if uncovered else None)
+        if facets.domains or field_confidence < FIELD_CONFIDENCE:
+            return intent, None
+        # the rules cannot read a question about a field they have no words for; the classifier can
+        label, confidence = prediction.intent
+        said = _ANSWERED_AS.get(label)
+        return (said if said is not None and confidence >= INTENT_CONFIDENCE else intent), field
     domain = Domain(field)
     if not facets.domains and field_confidence >= FIELD_CONFIDENCE:
         facets.domains = [domain]
@@ -396,7 +403,7 @@ def _reconcile(intent: Intent, facets: Facets, prediction: Prediction, catalog: 
     return intent, None
 
 
-def _reconciled_intent(intent: Intent, facets: Facets, prediction: Prediction) -> Intent:
+def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Prediction) -> Intent:
     label, confidence = prediction.intent
     said = _ANSWERED_AS.get(label)
     if said is None or confidence < INTENT_CONFIDENCE:
@@ -406,6 +413,14 @@ def _reconciled_intent(intent: Intent, facets: Facets, prediction: Prediction) -
         # "book my AZ-900 exam" names a credential and still asks for what the bot cannot do
         needed = NAMED_CONVERSATION_CONFIDENCE if named else CONVERSATION_CONFIDENCE
         return said if confidence >= needed else intent
+    if named and intent is Intent.COMPARE:
+        return intent  # credentials named and weighed against each other: the surest signal there is
+    field, field_confidence = prediction.field
+    has_field = bool(facets.domains or facets.target_occupation) or (
+        field != NO_FIELD and field_confidence >= FIELD_CONFIDENCE
+    )
+    if said is Intent.RECOMMEND and intent is Intent.GUIDANCE and not has_field and _DEFINITION.match(text):
+        return intent  # "what are micro-credentials?" asks what something is, not for a list of credentials
     if said is Intent.CREDENTIAL_INFO and not named:
         return intent  # about a credential the rules did not find: nothing to describe
     if said is Intent.COMPARE and not named:
