@@ -10,8 +10,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.advisor import Advisor
 from bot.advisor.models import Intent
-from ingest.classifier import NGRAM_RANGE, MessageClassifier, char_ngrams, ensure_classifier, stored_path, train
-from ingest.corpus import Corpus
+from ingest.classifier import (
+    NGRAM_RANGE,
+    MessageClassifier,
+    char_ngrams,
+    classifier_key,
+    ensure_classifier,
+    stored_path,
+    train,
+)
+from ingest.corpus import CORPUS_DIR, TRAIN_FILE, VALIDATION_FILE, Corpus
 from ingest.embeddings import SentenceTransformerEmbeddings
 from tests.conftest import REAL_KNOWLEDGE
 
@@ -46,13 +54,19 @@ def test_training_is_deterministic_and_a_stored_classifier_predicts_the_same(
 def test_a_trained_classifier_is_stored_once_and_reused(
     embeddings: SentenceTransformerEmbeddings, tmp_path: Path
 ) -> None:
-    classifier = ensure_classifier(REAL_KNOWLEDGE, embeddings, tmp_path)
-    assert classifier is not None
-    path = stored_path(tmp_path, classifier.key)
+    knowledge, cache = tmp_path / "knowledge", tmp_path / "cache"
+    corpus = small_corpus()
+    (knowledge / CORPUS_DIR).mkdir(parents=True)
+    for name, messages in ((TRAIN_FILE, corpus.train), (VALIDATION_FILE, corpus.validation)):
+        lines = [m.model_dump_json(exclude_defaults=True) for m in messages]
+        (knowledge / CORPUS_DIR / name).write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    classifier = ensure_classifier(knowledge, embeddings, cache)
+    assert classifier is not None and classifier.key == classifier_key(corpus, embeddings)
+    path = stored_path(cache, classifier.key)
     stamp = path.stat().st_mtime_ns
-    again = ensure_classifier(REAL_KNOWLEDGE, embeddings, tmp_path)
+    again = ensure_classifier(knowledge, embeddings, cache)
     assert again is not None and again.key == classifier.key and path.stat().st_mtime_ns == stamp
-    assert ensure_classifier(tmp_path, embeddings, tmp_path) is None  # no corpus: rules only
+    assert ensure_classifier(tmp_path, embeddings, cache) is None  # no corpus: rules only
 
 
 @pytest.mark.parametrize(
