@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.advisor import understanding
+from bot.advisor import amounts
+from bot.advisor.amounts import CHEAP_BUDGET_USD
 from bot.advisor.catalog import Catalog
 from bot.advisor.models import Intent, Profile, Turn
-from bot.advisor.understanding import CHEAP_BUDGET_USD, Understanding, understand
+from bot.advisor.understanding import Understanding, understand
 from bot.advisor.vocabulary import Vocabulary
 from ingest.chunking import build_chunks
 from ingest.loader import load_knowledge
@@ -150,6 +151,10 @@ def test_level(ask: Asker, question: str, level: Level | None) -> None:
         ("I can spend $300 on a cloud cert", 300.0, False),
         ("cloud cert under 2k", 2000.0, False),
         ("cheap security cert", CHEAP_BUDGET_USD, False),
+        ("cloud cert, i have 100 bucks", 100.0, False),
+        ("security cert, budget 200€", 216.0, False),  # at the rough rate, for ranking only
+        ("i have like £300, which pm cert", 381.0, False),
+        ("no money at all, how do i get into cloud", 0.0, True),
         # free time is not a price
         ("I have free time on weekends, which cloud cert?", None, False),
         ("which cert for cloud?", None, False),
@@ -164,13 +169,15 @@ def test_budget(ask: Asker, question: str, budget: float | None, free_only: bool
 @pytest.mark.parametrize(
     ("pattern", "text"),
     [
-        (understanding._MONEY, "12,345 usd"),
-        (understanding._MONEY, "$12,345"),
-        (understanding._MONEY, "1" * 200 + " dollars"),
-        (understanding._BUDGET, "under 12,345"),
-        (understanding._BUDGET, "budget of $ 2,500k"),
-        (understanding._HOURS, "12.5 hours a week"),
-        (understanding._HOURS, "1" * 200 + " hrs per week"),
+        (amounts._WORD_AFTER, "12,345 usd"),
+        (amounts._SYMBOL_FIRST, "$12,345"),
+        (amounts._SYMBOL_AFTER, "12,345€"),
+        (amounts._WORD_AFTER, "1" * 200 + " dollars"),
+        (amounts._BARE_LIMIT, "under 12,345"),
+        (amounts._BARE_LIMIT, "budget of $ 2,500k"),
+        (amounts._PER_WEEK, "12.5 hours a week"),
+        (amounts._PER_WEEK, "1" * 200 + " hrs per week"),
+        (amounts._PER_DAY, "1" * 200 + " hours a day"),
     ],
 )
 def test_numbers_are_matched_only_from_where_they_start(pattern: re.Pattern[str], text: str) -> None:
@@ -202,6 +209,10 @@ def test_long_numbers_still_read_as_amounts(ask: Asker, question: str, budget: f
         ("I can study 5 hours a week, which cloud cert?", 5.0),
         ("I can do 10 hrs per week for security", 10.0),
         ("3h/week for cloud", 3.0),
+        ("cloud cert, 3-4 hrs week", 3.5),
+        ("an hour a day, which cloud cert?", 7.0),
+        ("only weekends, a few hours, which security cert?", 4.0),
+        ("working 50 hrs a week, which cloud cert?", None),  # the job's hours, not the time to study
         ("which cert for cloud?", None),
     ],
 )

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bot.advisor.amounts import budget_in, weekly_hours_in
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
@@ -105,20 +106,8 @@ _ORDINAL = {
 # User text reaches these, up to Telegram's 4,096 characters. A number may only start where a number starts
 # (the look-behinds) and is taken whole (possessive `*+`): otherwise a long run of digits is tried from each of
 # its positions, and each try backtracks through the rest of it, which is quadratic in the run's length.
-_BUDGET = re.compile(
-    r"(?:under|below|less than|up to|max(?:imum)?|budget(?: of| is)?|within|<)\s*+(?:[$£€]\s*+)?(\d[\d,]*+)\s*(k\b)?",
-    re.I,
-)
-_MONEY = re.compile(r"[$£€]\s*+(\d[\d,]*+)|(?<![\d,])(\d[\d,]*+)\s*+(?:usd|dollars|bucks|eur|euros|gbp|pounds)\b", re.I)
-_HOURS = re.compile(r"(?<![\d.])(\d++(?:\.\d++)?+)\s*+(?:hours?|hrs?|h)\s*+(?:a|per|/|each|every)\s*+(?:week|wk)", re.I)
-_CHEAP = re.compile(
-    r"\b(cheap|cheaper|cheapest|low cost|low-cost|affordable|inexpensive|small budget|tight budget|limited budget|budget friendly|not expensive)\b",
-    re.I,
-)
-_FREE = re.compile(r"\b(free|no cost|without paying|for nothing)\b", re.I)
 _NEUTRAL = re.compile(r"\bvendor[- ]?(neutral|agnostic|independent)\b|\bnot tied to\b", re.I)
 
-CHEAP_BUDGET_USD = 150.0
 
 # Fields whose people already work hands-on with technology: a switch between them starts past the basics.
 TECHNICAL_DOMAINS = frozenset(
@@ -202,25 +191,6 @@ def _find_level(form: str) -> Level | None:
     return None
 
 
-def _amount(text: str, thousands: str | None) -> float:
-    value = float(text.replace(",", ""))
-    return value * 1000 if thousands else value
-
-
-def _find_budget(question: str) -> tuple[float | None, bool]:
-    if _FREE.search(question) and not re.search(r"\bfree time\b", question, re.I):
-        return 0.0, True
-    match = _BUDGET.search(question)
-    if match:
-        return _amount(match.group(1), match.group(2)), False
-    money = _MONEY.search(question)
-    if money and re.search(r"\b(budget|afford|spend|cost|pay)\b", question, re.I):
-        return _amount(money.group(1) or money.group(2), None), False
-    if _CHEAP.search(question):
-        return CHEAP_BUDGET_USD, False
-    return None, False
-
-
 def _is_level_word(text: str) -> bool:
     """'I'm a beginner' says how far along someone is, not what they do."""
     form = match_form(text)
@@ -267,8 +237,7 @@ def understand(
     named = _find_credentials(form, vocab)
     domains = fields_named_in(text)
     level = _find_level(form)
-    budget, free_only = _find_budget(text)
-    hours = _HOURS.search(text)
+    budget = budget_in(text)
     providers = providers_named_in(text)
     # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
     rest = form
@@ -302,9 +271,9 @@ def understand(
     facets = Facets(
         domains=domains,
         level=level,
-        budget_usd=budget,
-        free_only=free_only,
-        hours_per_week=float(hours.group(1)) if hours else None,
+        budget_usd=budget.usd if budget else None,
+        free_only=bool(budget and budget.free_only),
+        hours_per_week=weekly_hours_in(text),
         providers=providers,
         vendor_neutral=bool(_NEUTRAL.search(text)),
         current_role=role,

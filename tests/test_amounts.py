@@ -1,0 +1,38 @@
+"""Budgets and weekly hours read from the labelled corpus's own messages, as people wrote them."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.advisor.amounts import USD_PER_UNIT, budget_in, weekly_hours_in
+from ingest.corpus import Corpus, LabelledMessage
+from tests.conftest import REAL_KNOWLEDGE
+
+
+@pytest.fixture(scope="module")
+def messages() -> list[LabelledMessage]:
+    corpus = Corpus.load(REAL_KNOWLEDGE)
+    return corpus.train + corpus.validation
+
+
+def test_most_stated_budgets_are_read_in_dollars(messages: list[LabelledMessage]) -> None:
+    stated = [m for m in messages if m.facets.budget is not None]
+    read = 0
+    for message in stated:
+        assert message.facets.budget is not None
+        want = message.facets.budget.amount * USD_PER_UNIT.get(message.facets.budget.currency, 1.0)
+        got = budget_in(message.text)
+        read += got is not None and got.usd is not None and abs(got.usd - want) <= max(1.0, 0.05 * want)
+    assert len(stated) >= 50 and read / len(stated) >= 0.9, f"{read} of {len(stated)}"
+
+
+def test_most_stated_weekly_hours_are_read_and_none_are_invented(messages: list[LabelledMessage]) -> None:
+    stated = [m for m in messages if m.facets.hours_per_week is not None]
+    read = sum(
+        1
+        for m in stated
+        if (hours := weekly_hours_in(m.text)) is not None and abs(hours - (m.facets.hours_per_week or 0)) <= 0.6
+    )
+    invented = [m.text for m in messages if m.facets.hours_per_week is None and weekly_hours_in(m.text) is not None]
+    assert len(stated) >= 40 and read / len(stated) >= 0.9, f"{read} of {len(stated)}"
+    assert len(invented) <= len(messages) // 200, invented
