@@ -46,3 +46,14 @@ async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_
         assert await store.profiles.get(LOCAL_USER.user_id) is None
         assert await store.plans.active(LOCAL_USER.user_id) is None
         assert not await chat.handle("/quit")
+
+
+async def test_a_role_given_in_a_sentence_is_stored_as_the_role(advisor: Advisor, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    async with await Store.open(url) as store:
+        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), io.StringIO())
+        await chat.handle("/start")
+        await chat.handle("I work as a bank teller")
+        await chat.handle("/cancel")
+        profile = await store.profiles.get(LOCAL_USER.user_id)
+        assert profile is not None and profile.current_role == "bank teller"

@@ -50,8 +50,10 @@ _SWITCH = re.compile(
 )
 _CURRENT_ROLE = re.compile(
     r"(?:^\s*as an?|\bi am an?|i'?m an?|i am currently an?|i'?m currently an?|i work (?:in|as an?)|i'?ve been an?|"
+    r"\bi(?:'?m| am) working as an?|\bworking as an?|\bmy (?:current )?(?:job|role|position) is(?: an?)?|"
+    r"\bi'?ve worked as an?|\bi was an?|"
     r"\bi have been an?|\b\d+\+?\s*(?:years?|yrs?)\s+(?:as|in)(?:\s+an?)?|\bcoming from|\bmy background is(?: in)?|\bbackground in|\bcurrently (?:in|an?)|\bformer|\bex-)\s+"
-    r"([a-z][a-z &/-]{2,40}?)(?=\s+(?:and|but|who|with|looking|wanting|for|,|\.|$)|[,.!?]|$)",
+    r"([a-z][a-z &/-]{2,40}?)(?=\s+(?:and|but|who|with|looking|wanting|for|in|at|,|\.|$)|[,.!?]|$)",
     re.I,
 )
 _INFO = re.compile(
@@ -207,11 +209,16 @@ def _is_level_word(text: str) -> bool:
     return any(form.strip() == match_form(w).strip() for w in words)
 
 
+def role_named_in(text: str) -> str | None:
+    """The job a sentence says someone has or had: "I work as a bank teller" -> "bank teller"."""
+    match = _CURRENT_ROLE.search(text)
+    if match is None or _is_level_word(match.group(1)):
+        return None
+    return match.group(1).strip().lower()
+
+
 def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None, list[str]]:
-    role = None
-    match = _CURRENT_ROLE.search(question)
-    if match and not _is_level_word(match.group(1)):
-        role = match.group(1).strip().lower()
+    role = role_named_in(question)
     guides: list[str] = []
     search_in = match_form(role) if role else form
     for name, guide_ids in vocab.roles_longest_first:

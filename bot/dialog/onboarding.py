@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import find_target, providers_named_in
+from bot.advisor.understanding import role_named_in
 from bot.advisor.vocabulary import Vocabulary, match_form
 from bot.dialog.callbacks import QuestionnaireAnswer, encode
 from bot.dialog.parsing import (
@@ -121,7 +122,8 @@ Answer = object  # what a step's answer becomes: str, float, list[str], bool, Ta
 def read_answer(step: Step, raw: str, catalog: Catalog, vocab: Vocabulary, *, from_button: bool) -> Answer:
     """The value of one answer; raises InputError with a message on text that cannot be read."""
     reader: dict[Step, Callable[[str], Answer]] = {
-        Step.ROLE: lambda t: parse_free_text(t, what="current role"),
+        # "I work as a bank teller" is stored as the role it names, "bank teller"
+        Step.ROLE: lambda t: role_named_in(t) or parse_free_text(t, what="current role"),
         Step.TARGET: lambda t: _read_target(t, catalog, vocab, from_button),
         Step.LEVEL: parse_level,
         Step.HOURS: parse_hours,
