@@ -57,3 +57,22 @@ async def test_a_role_given_in_a_sentence_is_stored_as_the_role(advisor: Advisor
         await chat.handle("/cancel")
         profile = await store.profiles.get(LOCAL_USER.user_id)
         assert profile is not None and profile.current_role == "bank teller"
+
+
+async def test_one_sentence_answers_several_questions_and_a_remark_is_not_an_answer(
+    understanding_advisor: Advisor, tmp_path: Path
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        chat = TerminalChat(Assistant(store, understanding_advisor, Texts.load()), Texts.load(), out)
+        await chat.handle("/start")
+        await chat.handle("I work in retail and want to become a data analyst, about 5 hours a week")
+        said = out.getvalue()
+        assert "(3/8)" in said and "Got that too: your target, your weekly hours" in said  # straight to the level
+        await chat.handle("thanks, that helps!")
+        assert "welcome" in out.getvalue().lower() and out.getvalue().count("(3/8)") == 2  # answered, asked again
+        await chat.handle("/cancel")
+        profile = await store.profiles.get(LOCAL_USER.user_id)
+        assert profile is not None and profile.current_role == "retail"
+        assert profile.target_role == "Data Analyst" and profile.hours_per_week == 5 and profile.level is None

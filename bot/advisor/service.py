@@ -35,10 +35,10 @@ from bot.advisor.retrieval import (
     gather,
     reciprocal_rank_fusion,
 )
-from bot.advisor.understanding import understand
+from bot.advisor.understanding import Understanding, understand
 from bot.advisor.vocabulary import Vocabulary
 from bot.heap import freeze_long_lived
-from ingest.classifier import MessageClassifier, ensure_classifier
+from ingest.classifier import MessageClassifier, Prediction, ensure_classifier
 from ingest.corpus import CorpusError
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
@@ -184,15 +184,22 @@ class Advisor:
 
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
-        prediction = None
-        if self.classifier is not None:
-            prediction = self.classifier.predict(question, self.embeddings.embed_query(" ".join(question.split())))
-        u = understand(question, state.catalog, state.vocab, profile, history, prediction)
+        u = understand(question, state.catalog, state.vocab, profile, history, self._predict(question))
         policy = AnswerPolicy(state.catalog, state.lexical)
         unsearched = policy.answer_unsearched(question, u)
         if unsearched is not None:
             return unsearched
         return policy.answer(question, u, self.retrieve(u.query, u.facets), profile)
+
+    def read(self, text: str, profile: Profile | None = None) -> Understanding:
+        """What a message says, without searching: for reading a questionnaire answer as a person meant it."""
+        state = self.state
+        return understand(text, state.catalog, state.vocab, profile, (), self._predict(text))
+
+    def _predict(self, text: str) -> Prediction | None:
+        if self.classifier is None:
+            return None
+        return self.classifier.predict(text, self.embeddings.embed_query(" ".join(text.split())))
 
     def retrieve(self, query: str, facets: Facets) -> Retrieved:
         state = self.state

@@ -7,9 +7,12 @@ are in `onboarding`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from bot.advisor.models import Profile
+from bot.advisor.amounts import CHEAP_BUDGET_USD
+from bot.advisor.models import Intent, Profile
+from bot.advisor.understanding import Understanding, role_named_in
 from bot.dialog import onboarding as ob
 from bot.dialog.deps import DialogDeps
 from bot.dialog.nudge_choices import NudgeChoices
@@ -85,9 +88,11 @@ class ProfileFlow:
             return [Reply("That question has expired. Send /start or /profile.")], await self.move_to(user, None)
         mode, step = parsed
         catalog = self.deps.advisor.catalog
-        # A question typed in the middle of the questionnaire gets its answer, then the step is asked again.
-        # Steps that take any text cannot tell a question from an answer by parsing, so they look first.
-        asked = not from_button and _is_question(raw)
+        # A question or a remark typed in the middle of the questionnaire gets its answer, then the step is
+        # asked again. Steps that take any text cannot tell those from an answer by parsing, so they look first.
+        reading = None if from_button or raw == ob.SKIP else await asyncio.to_thread(self.deps.advisor.read, raw)
+        remark = reading is not None and reading.intent in _REMARKS and role_named_in(raw) is None
+        asked = not from_button and (_is_question(raw) or remark)
         if asked and step in ob.FREE_TEXT_STEPS:
             return await self._answer_then_resume(user, raw, step, mode, state)
         if raw != ob.SKIP:
@@ -100,16 +105,48 @@ class ProfileFlow:
                     return await self._answer_then_resume(user, raw, step, mode, state)
                 return [ob.reply_for(step, catalog, mode, note=str(problem))], state
             await self._save_answer(user, step, value)
+        # "I work in retail and want to become a data analyst" answers the next question too
+        also = self._also_answered(reading, step) if mode == ASK and reading is not None else {}
+        for later, later_value in also.items():
+            await self._save_answer(user, later, later_value)
         if mode == EDIT:
             await self.move_to(user, None)
             profile = await self.deps.store.profiles.get(user.user_id) or Profile()
             return [Reply("Saved."), profile_view(profile, await self.deps.store.nudges.get(user.user_id))], None
         following = next_step(step)
+        while following is not None and following in also:
+            following = next_step(following)
         if following is not None:
-            return [ob.reply_for(following, catalog, ASK)], await self.move_to(user, state_of(ASK, following))
+            note = f"Got that too: {_described(also)}." if also else ""
+            reply = ob.reply_for(following, catalog, ASK, note=note)
+            return [reply], await self.move_to(user, state_of(ASK, following))
         await self.deps.store.profiles.mark_onboarded(user.user_id)
         await self.move_to(user, None)
         return await self._first_advice(user), None
+
+    def _also_answered(self, reading: Understanding, step: Step) -> dict[Step, object]:
+        """Answers to later questions that the same message gives (never to earlier ones, already answered)."""
+        facets, catalog = reading.facets, self.deps.advisor.catalog
+        found: dict[Step, object] = {}
+        # a bare job title ("software developer") is the role asked for, not a target; a sentence that names
+        # the current role and a goal ("I work in retail and want to become ...") gives both
+        names_a_goal = step is not Step.ROLE or (
+            facets.current_role is not None and reading.intent is Intent.CAREER_SWITCH
+        )
+        if names_a_goal and facets.target_occupation is not None:
+            occupation = catalog.occupations[facets.target_occupation]
+            found[Step.TARGET] = ob.Target(occupation.title, occupation.id, occupation.domains[0].value)
+        elif names_a_goal and facets.domains:
+            found[Step.TARGET] = ob.Target(facets.domains[0].value.replace("-", " "), None, facets.domains[0].value)
+        if facets.level is not None:
+            found[Step.LEVEL] = facets.level
+        if facets.hours_per_week is not None:
+            found[Step.HOURS] = facets.hours_per_week
+        if facets.budget_usd is not None and (facets.free_only or facets.budget_usd != CHEAP_BUDGET_USD):
+            found[Step.BUDGET] = facets.budget_usd
+        if facets.providers:
+            found[Step.PROVIDERS] = facets.providers
+        return {s: v for s, v in found.items() if ORDER.index(s) > ORDER.index(step)}
 
     async def _answer_then_resume(
         self, user: UserRef, question: str, step: Step, mode: str, state: str
@@ -149,6 +186,22 @@ class ProfileFlow:
         answer = await self.deps.advisor.aanswer(question, profile, ())
         await self.deps.store.turns.add(user.chat_id, user.user_id, answer.as_turn())
         return [done, Reply(answer.text, answer=answer)]
+
+
+# Readings of a typed message that are not an answer to a profile question, whatever the question.
+# Out of scope is left out: a bare job title ("barista") reads as one, and it is the answer asked for.
+_REMARKS = frozenset({Intent.SMALLTALK, Intent.ABOUT_BOT, Intent.CANNOT_DO})
+_STEP_NAMES = {
+    Step.TARGET: "your target",
+    Step.LEVEL: "your level",
+    Step.HOURS: "your weekly hours",
+    Step.BUDGET: "your budget",
+    Step.PROVIDERS: "the providers you like",
+}
+
+
+def _described(answers: dict[Step, object]) -> str:
+    return ", ".join(_STEP_NAMES.get(step, step.value) for step in answers)
 
 
 _QUESTION_START = re.compile(
