@@ -76,3 +76,19 @@ async def test_one_sentence_answers_several_questions_and_a_remark_is_not_an_ans
         profile = await store.profiles.get(LOCAL_USER.user_id)
         assert profile is not None and profile.current_role == "retail"
         assert profile.target_role == "Data Analyst" and profile.hours_per_week == 5 and profile.level is None
+
+
+async def test_cheaper_after_a_plan_refines_the_plan_s_field_under_a_budget(advisor: Advisor, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        await store.users.touch(LOCAL_USER.user_id, LOCAL_USER.chat_id)
+        await store.profiles.update(LOCAL_USER.user_id, current_role="teacher", target_role="Data Analyst")
+        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        await chat.handle("/plan")
+        assert "Your plan toward Data Analyst" in out.getvalue()
+        start = len(out.getvalue())
+        await chat.handle("what about cheaper ones?")
+        answer = out.getvalue()[start:]
+        assert "data analytics" in answer and "up to about 150 USD" in answer, answer[:300]
+        assert "a realistic plan" not in answer  # not the same pathway again

@@ -209,6 +209,11 @@ def _is_level_word(text: str) -> bool:
     return any(form.strip() == match_form(w).strip() for w in words)
 
 
+def _narrows(budget: object, level: Level | None, text: str) -> bool:
+    """The message itself sets a new limit: a budget, a level or weekly hours."""
+    return budget is not None or level is not None or weekly_hours_in(text) is not None
+
+
 def role_named_in(text: str) -> str | None:
     """The job a sentence says someone has or had: "I work as a bank teller" -> "bank teller"."""
     match = _CURRENT_ROLE.search(text)
@@ -301,6 +306,10 @@ def understand(
         facets = _inherit(facets, last.facets)
 
     intent = _intent(text, form, facets, named, referenced, bool(switch), bool(guide_roles), follow_up, last)
+    if follow_up and intent is Intent.CAREER_SWITCH and _narrows(budget, level, text):
+        # "what about cheaper ones?" after a pathway asks for other credentials in that field, under the new
+        # limit, rather than the same pathway again
+        intent = Intent.RECOMMEND
     uncovered = None
     if prediction is not None and not referenced and not follow_up:
         intent, uncovered = _reconcile(text, intent, facets, prediction, catalog)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.advisor.models import Profile
+from bot.advisor.models import Facets, Intent, Profile, Turn
 from bot.dialog.callbacks import ConfirmNewPlan, EditProfile, encode
 from bot.dialog.deps import DialogDeps
 from bot.dialog.questionnaire import Step
@@ -10,6 +10,7 @@ from bot.dialog.replies import Button, Reply, UserRef
 from bot.dialog.views import plan_view, progress_view
 from bot.planner.builder import PlanUnavailable, build_plan
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
+from ingest.schema import Domain
 
 
 class Plans:
@@ -22,6 +23,7 @@ class Plans:
         current = await store.plans.active(user.user_id)
         progress = await store.progress.all(user.user_id)
         if current is not None and args.strip().lower() != "new":
+            await self._remember(user, current)
             return [plan_view(current, progress)]
         if current is not None and any(s.credential_id in progress for s in current.steps):
             yes = Button("Yes, new plan", encode(ConfirmNewPlan(yes=True)))
@@ -54,8 +56,24 @@ class Plans:
                 )
             ]
         await store.plans.replace(user.user_id, plan)
+        await self._remember(user, plan, profile)
         heading = "Here is your new plan." if replacing else "Here is your plan."
         return [plan_view(plan, progress, heading=heading)]
+
+    async def _remember(self, user: UserRef, plan: LearningPlan, profile: Profile | None = None) -> None:
+        """The plan shown becomes the chat's last turn, so "what about cheaper ones?" refines it."""
+        store = self.deps.store
+        profile = profile or await store.profiles.get(user.user_id) or Profile()
+        field = plan.target_domain
+        domains = [Domain(field)] if field is not None and field in Domain._value2member_map_ else []
+        switching = bool(profile.current_role and plan.target_occupation)
+        turn = Turn(
+            question=f"/plan toward {plan.target_label}",
+            intent=Intent.CAREER_SWITCH if switching else Intent.RECOMMEND,
+            facets=Facets(domains=domains, target_occupation=plan.target_occupation, current_role=profile.current_role),
+            recommendation_ids=[step.credential_id for step in plan.steps],
+        )
+        await store.turns.add(user.chat_id, user.user_id, turn)
 
     async def progress(self, user: UserRef) -> list[Reply]:
         store = self.deps.store
