@@ -17,6 +17,7 @@ from bot.dialog.callbacks import (
     AdminBroadcast,
     CheckIn,
     CheckInAnswer,
+    ChooseField,
     ConfirmForget,
     ConfirmNewPlan,
     EditProfile,
@@ -42,6 +43,7 @@ from bot.prompts import Texts
 from bot.store.nudges import NudgeSettings
 from ingest.chunking import build_chunks
 from ingest.loader import load_knowledge
+from ingest.schema import Domain
 from tests.conftest import REAL_KNOWLEDGE
 
 TODAY = dt.date(2026, 3, 2)
@@ -78,6 +80,8 @@ WIRE_FORMAT: list[tuple[Action, str]] = [
     (QuestionnaireAnswer(ASK, Step.BUDGET, "none"), "b:ask:budget:none"),
     (AdminBroadcast(17, send=True), "a:bc:17:send"),
     (AdminBroadcast(17, send=False), "a:bc:17:no"),
+    (ChooseField(Domain.DATA_ANALYTICS), "q:data-analytics"),
+    (ChooseField(Domain.IT_SUPPORT), "q:it-support"),
 ]
 
 

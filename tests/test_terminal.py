@@ -92,3 +92,17 @@ async def test_cheaper_after_a_plan_refines_the_plan_s_field_under_a_budget(advi
         answer = out.getvalue()[start:]
         assert "data analytics" in answer and "up to about 150 USD" in answer, answer[:300]
         assert "a realistic plan" not in answer  # not the same pathway again
+
+
+async def test_a_question_with_no_field_offers_fields_as_buttons(advisor: Advisor, tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        await chat.handle("which exam should I take?")
+        asked = out.getvalue()
+        assert "Which field are you aiming at?" in asked and "2) Data analytics" in asked
+        start = len(asked)
+        await chat.handle("2")
+        answer = out.getvalue()[start:]
+        assert "For data analytics" in answer and "1. " in answer, answer[:300]

@@ -92,6 +92,8 @@ class Answer(BaseModel):
     recommendations: list[Recommendation] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
     facets: Facets = Field(default_factory=Facets)
+    # when the answer asks which field is meant: the likeliest fields, offered as choices
+    field_choices: list[Domain] = Field(default_factory=list)
 
     def as_turn(self) -> Turn:
         return Turn(

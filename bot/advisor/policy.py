@@ -18,12 +18,16 @@ from bot.advisor.ranking import Candidate, rank, resolve_retired
 from bot.advisor.retrieval import LexicalIndex, Retrieved, topic_terms
 from bot.advisor.sources import SourceList
 from bot.advisor.understanding import Understanding, asks_for_guidance
-from ingest.schema import Credential, Level, Occupation, Status
+from ingest.schema import Credential, Domain, Level, Occupation, Status
 
 # A comparison of more than this many is unreadable in a chat (and was once 180 credentials in 30 messages).
 MAX_COMPARED = 4
 # Below this cosine similarity a credential is not about the question at all.
 RELEVANT_SIMILARITY = 0.40
+
+
+# Offered when a question names no field and nothing suggests one: the fields people ask about most.
+POPULAR_FIELDS = (Domain.CLOUD, Domain.DATA_ANALYTICS, Domain.CYBERSECURITY, Domain.SOFTWARE_DEVELOPMENT)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,9 @@ class AnswerPolicy:
             # truck drivers" are credentials for other jobs: ask for the field, or say it is not covered.
             topic = topic_terms(question)
             if not topic and not _constrained(facets):
-                return self._reply(question, u, composer.compose_which_field(), [], sources)
+                asked = self._reply(question, u, composer.compose_which_field(), [], sources)
+                asked.field_choices = u.field_guesses or list(POPULAR_FIELDS)
+                return asked
             if topic and not self.lexical.mentions(topic, "credential"):
                 return self._reply(question, u, composer.compose_unknown(), [], sources)
         return self._reply(

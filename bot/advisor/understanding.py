@@ -153,6 +153,7 @@ class Understanding:
     guide_roles: list[str] = field(default_factory=list)  # career-switch guide ids for the current role
     query: str = ""  # the text to retrieve with (the question, enriched for follow-ups)
     uncovered_field: str | None = None  # a field the person asks about that the catalog has no credentials for
+    field_guesses: list[Domain] = field(default_factory=list)  # covered fields the classifier finds likeliest
 
 
 def asks_for_guidance(text: str) -> bool:
@@ -326,7 +327,20 @@ def understand(
         guide_roles=guide_roles,
         query=query,
         uncovered_field=uncovered,
+        field_guesses=_field_guesses(prediction),
     )
+
+
+FIELD_GUESS_FLOOR = 0.03  # fields less likely than this are not offered as a choice
+FIELD_GUESSES = 4
+
+
+def _field_guesses(prediction: Prediction | None) -> list[Domain]:
+    if prediction is None:
+        return []
+    ranked = sorted(prediction.fields.items(), key=lambda item: -item[1])
+    covered = [Domain(f) for f, p in ranked if p >= FIELD_GUESS_FLOOR and f in Domain._value2member_map_]
+    return covered[:FIELD_GUESSES]
 
 
 # How sure the classifiers must be before their reading replaces the rules'. Chosen on the validation

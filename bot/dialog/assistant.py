@@ -53,7 +53,7 @@ class Assistant:
         self.nudge_choices = NudgeChoices(self.deps, self.plans)
         self.profile_flow = ProfileFlow(self.deps, self.questions, self.nudge_choices)
         self.forgetting = Forgetting(self.deps, self.profile_flow)
-        self.buttons = Buttons(self.profile_flow, self.plans, self.nudge_choices, self.forgetting)
+        self.buttons = Buttons(self.profile_flow, self.plans, self.nudge_choices, self.forgetting, self.questions)
 
     def today(self) -> dt.date:
         return self.deps.today()

@@ -6,6 +6,7 @@ from bot.dialog.callbacks import (
     EXPIRED,
     Action,
     CheckIn,
+    ChooseField,
     ConfirmForget,
     ConfirmNewPlan,
     EditProfile,
@@ -21,14 +22,21 @@ from bot.dialog.nudge_choices import NudgeChoices
 from bot.dialog.nudge_views import DAY_NAMES
 from bot.dialog.plans import Plans
 from bot.dialog.profile_flow import ProfileFlow, RepliesAndState
+from bot.dialog.questions import Questions
 from bot.dialog.replies import Reply, UserRef
 
 
 class Buttons:
     def __init__(
-        self, profile_flow: ProfileFlow, plans: Plans, nudge_choices: NudgeChoices, forgetting: Forgetting
+        self,
+        profile_flow: ProfileFlow,
+        plans: Plans,
+        nudge_choices: NudgeChoices,
+        forgetting: Forgetting,
+        questions: Questions,
     ) -> None:
         self.profile_flow = profile_flow
+        self.questions = questions
         self.plans = plans
         self.nudge_choices = nudge_choices
         self.forgetting = forgetting
@@ -61,5 +69,7 @@ class Buttons:
                 return [Reply("That question has already been answered. /profile changes your answers.")], state
             case QuestionnaireAnswer() as answer:
                 return await self.profile_flow.answer_step(user, answer.state, answer.value, from_button=True)
+            case ChooseField(field):
+                return await self.questions.in_field(user, field), state
         # None, and admin buttons, which only the admin desk answers
         return [Reply(EXPIRED)], state

@@ -28,6 +28,7 @@ from typing import assert_never
 from bot.dialog.questionnaire import EDIT, MODES, Step, state_of
 from bot.dialog.replies import MAX_BUTTON_DATA
 from bot.planner.models import StepStatus
+from ingest.schema import Domain
 
 EXPIRED = "That button has expired. Send /help to see what I can do."
 # The questionnaire's buttons (EditProfile, QuestionnaireAnswer) are the ones whose data matches this.
@@ -153,6 +154,13 @@ class AdminBroadcast(_Action):
         return True
 
 
+@dataclass(frozen=True)
+class ChooseField(_Action):
+    """The field meant by a question that named none ("which cert should I take?" -> cloud)."""
+
+    field: Domain
+
+
 Action = (
     MarkStep
     | ConfirmNewPlan
@@ -165,6 +173,7 @@ Action = (
     | EditProfile
     | QuestionnaireAnswer
     | AdminBroadcast
+    | ChooseField
 )
 
 
@@ -208,6 +217,8 @@ def _write(action: Action) -> str:
             return f"b:{state_of(mode, step)}:{value}"
         case AdminBroadcast(draft, send):
             return f"a:bc:{draft}:{'send' if send else 'no'}"
+        case ChooseField(field):
+            return f"q:{field.value}"
         case _:
             assert_never(action)
 
@@ -245,6 +256,8 @@ def decode(data: str) -> Action | None:
             return QuestionnaireAnswer(mode, Step(name), value)
         case "a", ["bc", draft, "send" | "no" as choice] if _is_number(draft):
             return AdminBroadcast(int(draft), send=choice == "send")
+        case "q", [field] if field in _FIELDS:
+            return ChooseField(Domain(field))
     return None
 
 
@@ -253,6 +266,7 @@ _ANSWERS_WITHOUT_POSITION = frozenset(a.value for a in CheckInAnswer if a is not
 _NUDGE_WORDS = frozenset(w.value for w in NudgeWord)
 _WEEKDAYS = frozenset(str(day) for day in range(7))
 _STEPS = frozenset(s.value for s in Step)
+_FIELDS = frozenset(d.value for d in Domain)
 
 
 def _yes_no(yes: bool) -> str:

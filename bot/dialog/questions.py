@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 
 from bot.advisor.models import Answer, Intent
+from bot.dialog.callbacks import ChooseField, encode
 from bot.dialog.deps import DialogDeps
-from bot.dialog.replies import Reply, UserRef
+from bot.dialog.replies import Button, Reply, UserRef
 from bot.llm.answerer import LLMAnswerer, OnText
 from bot.llm.prompts import LLM_INTENTS
+from ingest.schema import Domain
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +56,15 @@ class Questions:
                 logger.info("a user reached the daily limit of model calls; answering in grounded mode")
         await store.turns.add(user.chat_id, user.user_id, answer.as_turn())
         image = await self._comparison_chart(answer) if answer.intent is Intent.COMPARE else None
-        return [Reply(answer.text, answer=answer, image=image, image_name="comparison.png")]
+        choices = [Button(_field_label(f).capitalize(), encode(ChooseField(f))) for f in answer.field_choices]
+        buttons = [choices[i : i + 2] for i in range(0, len(choices), 2)]
+        return [Reply(answer.text, buttons, answer=answer, image=image, image_name="comparison.png")]
+
+    async def in_field(self, user: UserRef, field: Domain) -> list[Reply]:
+        """A field chosen with a button after "which field?": the question before it, asked in that field."""
+        last = await self.deps.store.turns.recent(user.chat_id, 1)
+        question = last[-1].question if last else "which certification should I start with?"
+        return await self.ask(user, f"{question} (in {_field_label(field)})")
 
     async def compare(self, user: UserRef, args: str) -> list[Reply]:
         if not args.strip():
@@ -70,3 +80,8 @@ class Questions:
         if len(credentials) < 2:
             return None
         return await self.deps.draw(lambda: self.deps.charts.comparison(credentials[:4]))
+
+
+def _field_label(field: Domain) -> str:
+    """How a field is written in a sentence: "data analytics", "it support"."""
+    return field.value.replace("-", " ")
