@@ -184,7 +184,7 @@ class Advisor:
 
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
-        u = understand(question, state.catalog, state.vocab, profile, history, self._predict(question))
+        u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question))
         policy = AnswerPolicy(state.catalog, state.lexical)
         unsearched = policy.answer_unsearched(question, u)
         if unsearched is not None:
@@ -194,9 +194,10 @@ class Advisor:
     def read(self, text: str, profile: Profile | None = None) -> Understanding:
         """What a message says, without searching: for reading a questionnaire answer as a person meant it."""
         state = self.state
-        return understand(text, state.catalog, state.vocab, profile, (), self._predict(text))
+        return understand(text, state.catalog, state.vocab, profile, (), self.predict(text))
 
-    def _predict(self, text: str) -> Prediction | None:
+    def predict(self, text: str) -> Prediction | None:
+        """The classifiers' reading of `text`, over the embedding retrieval then finds in its cache."""
         if self.classifier is None:
             return None
         return self.classifier.predict(text, self.embeddings.embed_query(" ".join(text.split())))
