@@ -130,3 +130,11 @@ def test_a_topic_without_a_field_keyword_still_finds_its_credentials(advisor: Ad
 def test_the_profile_goal_answers_a_request_that_names_no_field(advisor: Advisor) -> None:
     answer = advisor.answer("which exam should i take?", Profile(target_domain="cloud"))
     assert answer.recommendations and all("cloud" in r.domains for r in answer.recommendations)
+
+
+def test_a_switch_from_a_technical_role_starts_where_the_person_is(advisor: Advisor) -> None:
+    answer = advisor.answer("I've been on the help desk for 2 years and want to become a sysadmin")
+    assert answer.intent is Intent.CAREER_SWITCH and answer.facets.target_occupation == "systems-administrator"
+    ids = [r.id for r in answer.recommendations]
+    assert ids and ids[0] in {"comptia-linux-plus", "comptia-server-plus", "linux-foundation-lfcs", "red-hat-rhcsa"}
+    assert not {"google-it-support-certificate", "comptia-a-plus"} & set(ids)  # the help desk path already walked
