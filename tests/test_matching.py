@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
@@ -22,16 +21,11 @@ from bot.advisor.ranking import Wants
 from bot.advisor.understanding import understand
 from bot.advisor.vocabulary import Vocabulary
 from bot.planner.builder import build_plan, resolve_target
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Domain
 from tests.conftest import REAL_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 
 TODAY = dt.date(2026, 3, 2)
-
-
-def catalog_of(root: Path) -> Catalog:
-    return Catalog.from_chunks(root.name, build_chunks(load_knowledge(root)))
 
 
 @pytest.fixture(scope="module")

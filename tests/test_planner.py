@@ -24,17 +24,12 @@ from bot.planner.builder import (
 )
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
 from bot.planner.progress import plan_progress
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Credential, CredentialType, Level, Status
 from tests.conftest import FIXTURE_KNOWLEDGE, REAL_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 
 TODAY = dt.date(2026, 3, 2)
 STAGE_ORDER = {"first": 0, "next": 1, "later": 2}
-
-
-def catalog_of(root: Path) -> Catalog:
-    return Catalog.from_chunks(root.name, build_chunks(load_knowledge(root)))
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,21 @@ from bot.store import Store
 from bot.terminal import LOCAL_USER, TerminalChat
 
 
+def database(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+
+
+def terminal(store: Store, advisor: Advisor, out: io.StringIO) -> TerminalChat:
+    """The terminal chat on `store`, printing to `out`."""
+    return TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+
+
 async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = database(tmp_path)
     out = io.StringIO()
 
     async with await Store.open(url) as store:
-        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        chat = terminal(store, advisor, out)
         await chat.handle("/start")
         assert "(1/8)" in out.getvalue() and "1) Student" in out.getvalue()
         await chat.handle("1")  # the numbered button "Student"
@@ -30,7 +39,7 @@ async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_
     # A new process on the same database: the answers are still there and the plan follows the target.
     out = io.StringIO()
     async with await Store.open(url) as store:
-        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        chat = terminal(store, advisor, out)
         await chat.handle("/plan")
         assert "Your plan toward Cloud Engineer" in out.getvalue()
         assert "1) Started" in out.getvalue() and "2) Done" in out.getvalue()
@@ -49,9 +58,9 @@ async def test_onboarding_plan_and_forget_in_the_terminal(advisor: Advisor, tmp_
 
 
 async def test_a_role_given_in_a_sentence_is_stored_as_the_role(advisor: Advisor, tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = database(tmp_path)
     async with await Store.open(url) as store:
-        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), io.StringIO())
+        chat = terminal(store, advisor, io.StringIO())
         await chat.handle("/start")
         await chat.handle("I work as a bank teller")
         await chat.handle("/cancel")
@@ -62,10 +71,10 @@ async def test_a_role_given_in_a_sentence_is_stored_as_the_role(advisor: Advisor
 async def test_one_sentence_answers_several_questions_and_a_remark_is_not_an_answer(
     understanding_advisor: Advisor, tmp_path: Path
 ) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = database(tmp_path)
     out = io.StringIO()
     async with await Store.open(url) as store:
-        chat = TerminalChat(Assistant(store, understanding_advisor, Texts.load()), Texts.load(), out)
+        chat = terminal(store, understanding_advisor, out)
         await chat.handle("/start")
         await chat.handle("I work in retail and want to become a data analyst, about 5 hours a week")
         said = out.getvalue()
@@ -79,12 +88,12 @@ async def test_one_sentence_answers_several_questions_and_a_remark_is_not_an_ans
 
 
 async def test_cheaper_after_a_plan_refines_the_plan_s_field_under_a_budget(advisor: Advisor, tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = database(tmp_path)
     out = io.StringIO()
     async with await Store.open(url) as store:
         await store.users.touch(LOCAL_USER.user_id, LOCAL_USER.chat_id)
         await store.profiles.update(LOCAL_USER.user_id, current_role="teacher", target_role="Data Analyst")
-        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        chat = terminal(store, advisor, out)
         await chat.handle("/plan")
         assert "Your plan toward Data Analyst" in out.getvalue()
         start = len(out.getvalue())
@@ -95,10 +104,10 @@ async def test_cheaper_after_a_plan_refines_the_plan_s_field_under_a_budget(advi
 
 
 async def test_a_question_with_no_field_offers_fields_as_buttons(advisor: Advisor, tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    url = database(tmp_path)
     out = io.StringIO()
     async with await Store.open(url) as store:
-        chat = TerminalChat(Assistant(store, advisor, Texts.load()), Texts.load(), out)
+        chat = terminal(store, advisor, out)
         await chat.handle("which exam should I take?")
         asked = out.getvalue()
         assert "Which field are you aiming at?" in asked and "2) Data analytics" in asked
