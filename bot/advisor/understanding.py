@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.advisor.amounts import budget_in, weekly_hours_in
+from bot.advisor.amounts import Budget, budget_in, weekly_hours_in
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
@@ -210,7 +210,7 @@ def _is_level_word(text: str) -> bool:
     return any(form.strip() == match_form(w).strip() for w in words)
 
 
-def _narrows(budget: object, level: Level | None, text: str) -> bool:
+def _narrows(budget: Budget | None, level: Level | None, text: str) -> bool:
     """The message itself sets a new limit: a budget, a level or weekly hours."""
     return budget is not None or level is not None or weekly_hours_in(text) is not None
 

@@ -90,7 +90,8 @@ class ProfileFlow:
         catalog = self.deps.advisor.catalog
         # A question or a remark typed in the middle of the questionnaire gets its answer, then the step is
         # asked again. Steps that take any text cannot tell those from an answer by parsing, so they look first.
-        reading = None if from_button or raw == ob.SKIP else await asyncio.to_thread(self.deps.advisor.read, raw)
+        readable = not from_button and raw != ob.SKIP and len(raw) <= MAX_TEXT_CHARS
+        reading = await asyncio.to_thread(self.deps.advisor.read, raw) if readable else None
         remark = reading is not None and reading.intent in _REMARKS and role_named_in(raw) is None
         asked = not from_button and (_is_question(raw) or remark)
         if asked and step in ob.FREE_TEXT_STEPS:
