@@ -46,11 +46,15 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 # pytest exits 5 when it collected no tests: that is not a failure of the code under test.
-# One worker per core (pytest-xdist); PYTEST_ARGS="-n 0" runs it in one process.
+# One worker per core (pytest-xdist); an idle worker takes tests queued for a busy one (worksteal).
+# PYTEST_ARGS="-n 0" runs it in one process.
 pytest: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -n auto --dist worksteal $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && status=0; exit $$status
 
-test: lint typecheck pytest
+# The checks and the suite run side by side: mypy takes one core for under a minute while the suite's
+# workers mostly wait on servers and child processes. Each target's output is printed whole, when it ends.
+test: $(STAMP)
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck pytest
 
 # What to run while working: the tests that need no model, server, subprocess or whole knowledge base.
 test-fast: $(STAMP)

@@ -44,14 +44,28 @@ SLOW_FIXTURES = frozenset(
         "llm_server",
     }
 )
+# Modules whose tests take a minute or more each (real-time waits, several bot processes), longest first.
+LONGEST_MODULES = ("tests/test_restarts.py", "tests/test_replicas.py", "tests/test_chroma_server.py")
 # Names a test function refers to when it starts a process of its own.
 PROCESS_STARTERS = frozenset({"bot_process", "create_subprocess_exec", "subprocess", "Popen", "run_ingest"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    slow_modules: set[str] = set()
     for item in items:
         if _is_slow(item):
             item.add_marker(pytest.mark.slow)
+            slow_modules.add(item.nodeid.split("::")[0])
+
+    # The longest modules first, then the other modules with slow tests, then the quick ones, each module kept
+    # whole (its fixtures are set up once): with one worker per core, quick tests fill the gaps at the end
+    # instead of one long test running alone.
+    def turn(item: pytest.Item) -> tuple[int, int]:
+        module = item.nodeid.split("::")[0]
+        longest = LONGEST_MODULES.index(module) if module in LONGEST_MODULES else len(LONGEST_MODULES)
+        return longest, module not in slow_modules
+
+    items.sort(key=turn)
 
 
 def _is_slow(item: pytest.Item) -> bool:
