@@ -17,25 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.advisor import Advisor
-from bot.advisor.models import Intent
-from bot.advisor.understanding import understand
+from bot.advisor.understanding import ANSWERED_AS, understand
 from ingest.corpus import NO_FIELD, LabelledMessage, MessageIntent
-
-# What the advisor does with each labelled intent.
-ADVISOR_INTENT = {
-    MessageIntent.RECOMMEND: Intent.RECOMMEND,
-    MessageIntent.COMPARE: Intent.COMPARE,
-    MessageIntent.CREDENTIAL_INFO: Intent.CREDENTIAL_INFO,
-    MessageIntent.CAREER_SWITCH: Intent.CAREER_SWITCH,
-    MessageIntent.SKILLS_GAP: Intent.CAREER_SWITCH,
-    MessageIntent.PAY: Intent.CAREER_SWITCH,
-    MessageIntent.JOB_AD: Intent.RECOMMEND,
-    MessageIntent.GUIDANCE: Intent.GUIDANCE,
-    MessageIntent.SMALLTALK: Intent.SMALLTALK,
-    MessageIntent.ABOUT_BOT: Intent.ABOUT_BOT,
-    MessageIntent.CANNOT_DO: Intent.CANNOT_DO,
-    MessageIntent.OUT_OF_SCOPE: Intent.OUT_OF_SCOPE,
-}
+from ingest.schema import Domain
 
 
 @dataclass(frozen=True)
@@ -96,7 +80,7 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
             [m.intent.value for m in messages], [r.intent for r in said], gold_fields, [r.field for r in said]
         )
     kept = [i for i, m in enumerate(messages) if m.intent is not MessageIntent.FOLLOWUP]
-    gold = [ADVISOR_INTENT[messages[i].intent].value for i in kept]
+    gold = [ANSWERED_AS[messages[i].intent].value for i in kept]
     for system in ("rules", "advisor"):
         if system in readings:
             said = [readings[system][i] for i in kept]
@@ -106,10 +90,8 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
     return results
 
 
-def _field_of(domains: Sequence[object], uncovered: str | None) -> str:
-    if domains:
-        return str(getattr(domains[0], "value", domains[0]))
-    return uncovered or NO_FIELD
+def _field_of(domains: Sequence[Domain], uncovered: str | None) -> str:
+    return domains[0].value if domains else uncovered or NO_FIELD
 
 
 def understanding_table(results: dict[str, Any]) -> str:

@@ -71,8 +71,9 @@ _CHEAP = re.compile(
 
 @dataclass(frozen=True)
 class Budget:
-    usd: float | None  # None: "cheap" with no amount
+    usd: float
     free_only: bool = False
+    vague: bool = False  # "cheap" with no amount: CHEAP_BUDGET_USD stands in for one
 
 
 def budget_in(text: str) -> Budget | None:
@@ -86,7 +87,7 @@ def budget_in(text: str) -> Budget | None:
     if bare:
         return Budget(_number(bare.group(1), bare.group(2)))
     if _CHEAP.search(text):
-        return Budget(CHEAP_BUDGET_USD)
+        return Budget(CHEAP_BUDGET_USD, vague=True)
     return None
 
 

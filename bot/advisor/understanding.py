@@ -357,19 +357,19 @@ _CONVERSATION = {Intent.SMALLTALK, Intent.ABOUT_BOT, Intent.CANNOT_DO, Intent.OU
 # What the advisor does with each reading of the classifiers; pay and skills questions are answered as
 # a career switch until the advisor has pay and skills data of its own. A follow-up read without the
 # turn before it has no meaning of its own, so the rules decide.
-_ANSWERED_AS = {
-    MessageIntent.RECOMMEND.value: Intent.RECOMMEND,
-    MessageIntent.COMPARE.value: Intent.COMPARE,
-    MessageIntent.CREDENTIAL_INFO.value: Intent.CREDENTIAL_INFO,
-    MessageIntent.CAREER_SWITCH.value: Intent.CAREER_SWITCH,
-    MessageIntent.SKILLS_GAP.value: Intent.CAREER_SWITCH,
-    MessageIntent.PAY.value: Intent.CAREER_SWITCH,
-    MessageIntent.JOB_AD.value: Intent.RECOMMEND,
-    MessageIntent.GUIDANCE.value: Intent.GUIDANCE,
-    MessageIntent.SMALLTALK.value: Intent.SMALLTALK,
-    MessageIntent.ABOUT_BOT.value: Intent.ABOUT_BOT,
-    MessageIntent.CANNOT_DO.value: Intent.CANNOT_DO,
-    MessageIntent.OUT_OF_SCOPE.value: Intent.OUT_OF_SCOPE,
+ANSWERED_AS: dict[MessageIntent, Intent] = {
+    MessageIntent.RECOMMEND: Intent.RECOMMEND,
+    MessageIntent.COMPARE: Intent.COMPARE,
+    MessageIntent.CREDENTIAL_INFO: Intent.CREDENTIAL_INFO,
+    MessageIntent.CAREER_SWITCH: Intent.CAREER_SWITCH,
+    MessageIntent.SKILLS_GAP: Intent.CAREER_SWITCH,
+    MessageIntent.PAY: Intent.CAREER_SWITCH,
+    MessageIntent.JOB_AD: Intent.RECOMMEND,
+    MessageIntent.GUIDANCE: Intent.GUIDANCE,
+    MessageIntent.SMALLTALK: Intent.SMALLTALK,
+    MessageIntent.ABOUT_BOT: Intent.ABOUT_BOT,
+    MessageIntent.CANNOT_DO: Intent.CANNOT_DO,
+    MessageIntent.OUT_OF_SCOPE: Intent.OUT_OF_SCOPE,
 }
 
 
@@ -385,9 +385,7 @@ def _reconcile(
         if facets.domains or field_confidence < FIELD_CONFIDENCE:
             return intent, None
         # the rules cannot read a question about a field they have no words for; the classifier can
-        label, confidence = prediction.intent
-        said = _ANSWERED_AS.get(label)
-        return (said if said is not None and confidence >= INTENT_CONFIDENCE else intent), field
+        return _confident_reading(prediction) or intent, field
     domain = Domain(field)
     if not facets.domains and field_confidence >= FIELD_CONFIDENCE:
         facets.domains = [domain]
@@ -402,11 +400,17 @@ def _reconcile(
     return intent, None
 
 
-def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Prediction) -> Intent:
+def _confident_reading(prediction: Prediction) -> Intent | None:
+    """The advisor's intent for the classifiers' reading, when they are sure enough of it."""
     label, confidence = prediction.intent
-    said = _ANSWERED_AS.get(label)
-    if said is None or confidence < INTENT_CONFIDENCE:
+    return ANSWERED_AS.get(MessageIntent(label)) if confidence >= INTENT_CONFIDENCE else None
+
+
+def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Prediction) -> Intent:
+    said = _confident_reading(prediction)
+    if said is None:
         return intent
+    confidence = prediction.intent[1]
     named = len(facets.credential_ids)
     if said in _CONVERSATION:
         # "book my AZ-900 exam" names a credential and still asks for what the bot cannot do

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.advisor.amounts import CHEAP_BUDGET_USD
+from bot.advisor.amounts import budget_in
 from bot.advisor.models import Intent, Profile
 from bot.advisor.understanding import Understanding, role_named_in
 from bot.dialog import onboarding as ob
@@ -107,7 +107,7 @@ class ProfileFlow:
                 return [ob.reply_for(step, catalog, mode, note=str(problem))], state
             await self._save_answer(user, step, value)
         # "I work in retail and want to become a data analyst" answers the next question too
-        also = self._also_answered(reading, step) if mode == ASK and reading is not None else {}
+        also = self._also_answered(raw, reading, step) if mode == ASK and reading is not None else {}
         for later, later_value in also.items():
             await self._save_answer(user, later, later_value)
         if mode == EDIT:
@@ -125,7 +125,7 @@ class ProfileFlow:
         await self.move_to(user, None)
         return await self._first_advice(user), None
 
-    def _also_answered(self, reading: Understanding, step: Step) -> dict[Step, object]:
+    def _also_answered(self, raw: str, reading: Understanding, step: Step) -> dict[Step, object]:
         """Answers to later questions that the same message gives (never to earlier ones, already answered)."""
         facets, catalog = reading.facets, self.deps.advisor.catalog
         found: dict[Step, object] = {}
@@ -143,8 +143,9 @@ class ProfileFlow:
             found[Step.LEVEL] = facets.level
         if facets.hours_per_week is not None:
             found[Step.HOURS] = facets.hours_per_week
-        if facets.budget_usd is not None and (facets.free_only or facets.budget_usd != CHEAP_BUDGET_USD):
-            found[Step.BUDGET] = facets.budget_usd
+        budget = budget_in(raw)
+        if budget is not None and not budget.vague:  # "something cheap" is no answer to "what is your budget?"
+            found[Step.BUDGET] = budget.usd
         if facets.providers:
             found[Step.PROVIDERS] = facets.providers
         return {s: v for s, v in found.items() if ORDER.index(s) > ORDER.index(step)}
