@@ -18,6 +18,7 @@ from ingest.classifier import (
     ensure_classifier,
     stored_path,
     train,
+    word_terms,
 )
 from ingest.corpus import CORPUS_DIR, TRAIN_FILE, VALIDATION_FILE, Corpus
 from ingest.embeddings import SentenceTransformerEmbeddings
@@ -29,6 +30,11 @@ def test_the_ngrams_the_bot_reads_are_the_ones_scikit_learn_trained_on() -> None
     reference = TfidfVectorizer(analyzer="char_wb", ngram_range=NGRAM_RANGE).build_analyzer()
     for text in texts:
         assert char_ngrams(text) == reference(text), text
+
+
+def test_word_terms_are_words_and_word_pairs_with_plus_and_hash_kept() -> None:
+    assert word_terms("Sec+ or C#, pls!") == ["sec+", "or", "c#", "pls", "sec+ or", "or c#", "c# pls"]
+    assert word_terms("") == [] and word_terms("cloud") == ["cloud"]
 
 
 def small_corpus() -> Corpus:
@@ -107,3 +113,38 @@ def test_a_life_story_is_read_as_a_career_switch(understanding_advisor: Advisor)
     )
     answer = understanding_advisor.answer(story)
     assert answer.intent is Intent.CAREER_SWITCH and answer.recommendations
+
+
+@pytest.mark.parametrize(
+    "question", ["how much do data analysts earn?", "do data engineers earn more than data scientists now?"]
+)
+def test_a_pay_question_is_a_career_question_answered_honestly(understanding_advisor: Advisor, question: str) -> None:
+    answer = understanding_advisor.answer(question)
+    assert answer.in_scope and answer.intent is Intent.CAREER_SWITCH and answer.recommendations
+    assert answer.text.startswith("I don't have pay figures")  # no salary is invented
+
+
+def test_a_credential_the_catalog_lacks_is_said_to_be_unknown(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("CIPT good for engineers?")
+    assert answer.intent is Intent.CREDENTIAL_INFO and not answer.recommendations
+    assert "don't have that credential in my catalog" in answer.text
+
+
+def test_a_misspelt_credential_name_is_still_recognised(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("secruity plus exam cost")
+    assert answer.intent is Intent.CREDENTIAL_INFO
+    assert [r.id for r in answer.recommendations] == ["comptia-security-plus"]
+
+
+def test_a_pasted_job_ad_naming_several_credentials_is_not_a_comparison(understanding_advisor: Advisor) -> None:
+    ad = (
+        "Cloud Support Engineer\n- Hands-on with AWS or Azure\n- AZ-104 or AWS SAA preferred\n"
+        "- Linux and networking basics\nwhat should i get to land this?"
+    )
+    answer = understanding_advisor.answer(ad)
+    assert answer.intent is Intent.RECOMMEND and answer.recommendations
+
+
+def test_a_friendly_message_the_rules_cannot_read_is_not_refused(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("thx, the comparison table helped a lot")
+    assert answer.intent is Intent.SMALLTALK and answer.in_scope

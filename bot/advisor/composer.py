@@ -25,6 +25,10 @@ CAPABILITIES = (
     "to compare two credentials, what a credential costs and covers, or how to move from your current job "
     "into a new one."
 )
+NO_PAY_FIGURES = (
+    "I don't have pay figures I could stand behind yet, so I won't guess at salaries. "
+    "What I can give you is the route into the role:"
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
@@ -386,6 +390,10 @@ def compose_which_field() -> str:
         'analyst?". Your level, weekly time and budget help too, and /start saves them in your profile so '
         'that "what should I take next?" works on its own.'
     )
+
+
+def compose_unknown_credential() -> str:
+    return "I don't have that credential in my catalog, so I can't give you grounded facts about it. " + CAPABILITIES
 
 
 def compose_unknown() -> str:

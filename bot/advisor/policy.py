@@ -92,6 +92,9 @@ class AnswerPolicy:
                 return self._reply(question, u, text, resolve_retired(catalog, cands, named), sources)
             if creds:
                 return self._info(question, u, creds[0], sources)
+            if intent is Intent.CREDENTIAL_INFO:
+                # asked about a credential the catalog does not hold: say so rather than describe another
+                return self._reply(question, u, composer.compose_unknown_credential(), [], sources)
 
         pathway: list[tuple[str, str]] = []
         occupation = catalog.occupations.get(facets.target_occupation or "")
@@ -114,6 +117,8 @@ class AnswerPolicy:
             text = composer.compose_switch(
                 occupation, facets.current_role, guide_sections, ordered, profile, facets, question, sources, skipped
             )
+            if u.asks_pay:
+                text = f"{composer.NO_PAY_FIGURES}\n\n{text}"
             return self._reply(question, u, text, ordered[:4], sources)
 
         if (

@@ -14,6 +14,7 @@ from bot.advisor.amounts import Budget, budget_in, weekly_hours_in
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
+from bot.advisor.spelling import credentials_spelled_like
 from bot.advisor.vocabulary import ADVANCED_WORDS, BEGINNER_WORDS, INTERMEDIATE_WORDS, Vocabulary, match_form
 from ingest.classifier import Prediction
 from ingest.corpus import NO_FIELD, MessageIntent
@@ -154,6 +155,7 @@ class Understanding:
     query: str = ""  # the text to retrieve with (the question, enriched for follow-ups)
     uncovered_field: str | None = None  # a field the person asks about that the catalog has no credentials for
     field_guesses: list[Domain] = field(default_factory=list)  # covered fields the classifier finds likeliest
+    asks_pay: bool = False  # a question about pay, answered for now by the route into the role
 
 
 def asks_for_guidance(text: str) -> bool:
@@ -313,6 +315,8 @@ def understand(
         intent = Intent.RECOMMEND
     uncovered = None
     if prediction is not None and not referenced and not follow_up:
+        if not named and _asks_about_a_credential(prediction):
+            _add_misspelt_credentials(form, facets, catalog, vocab)
         intent, uncovered = _reconcile(text, intent, facets, prediction, catalog)
     in_scope = intent not in (Intent.OUT_OF_SCOPE, Intent.CANNOT_DO)
     query = text
@@ -328,6 +332,10 @@ def understand(
         query=query,
         uncovered_field=uncovered,
         field_guesses=_field_guesses(prediction),
+        asks_pay=intent is Intent.CAREER_SWITCH
+        and prediction is not None
+        and prediction.intent[0] == MessageIntent.PAY
+        and prediction.intent[1] >= INTENT_CONFIDENCE,
     )
 
 
@@ -400,6 +408,20 @@ def _reconcile(
     return intent, None
 
 
+def _asks_about_a_credential(prediction: Prediction) -> bool:
+    return _confident_reading(prediction) in (Intent.CREDENTIAL_INFO, Intent.COMPARE)
+
+
+def _add_misspelt_credentials(form: str, facets: Facets, catalog: Catalog, vocab: Vocabulary) -> None:
+    """A question about a credential whose name the exact matcher missed: look for a misspelt one."""
+    spelled = credentials_spelled_like(form, vocab)
+    facets.credential_ids = spelled
+    for cid in spelled:
+        for domain in catalog.credentials[cid].domains[:1]:
+            if domain not in facets.domains:
+                facets.domains.append(domain)
+
+
 def _confident_reading(prediction: Prediction) -> Intent | None:
     """The advisor's intent for the classifiers' reading, when they are sure enough of it."""
     label, confidence = prediction.intent
@@ -410,28 +432,30 @@ def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Pr
     said = _confident_reading(prediction)
     if said is None:
         return intent
-    confidence = prediction.intent[1]
+    label, confidence = prediction.intent
     named = len(facets.credential_ids)
     if said in _CONVERSATION:
         # "book my AZ-900 exam" names a credential and still asks for what the bot cannot do
         needed = NAMED_CONVERSATION_CONFIDENCE if named else CONVERSATION_CONFIDENCE
+        if intent is Intent.OUT_OF_SCOPE and said is not Intent.OUT_OF_SCOPE:
+            # the rules found nothing to answer: a friendly reply costs less than a refusal
+            needed = INTENT_CONFIDENCE
         return said if confidence >= needed else intent
-    if named and intent is Intent.COMPARE:
-        return intent  # credentials named and weighed against each other: the surest signal there is
+    if named and intent is Intent.COMPARE and label != MessageIntent.JOB_AD:
+        # credentials named and weighed against each other: the surest signal there is; a pasted job ad
+        # names several too, and asks what to take for the job
+        return intent
     field, field_confidence = prediction.field
     has_field = bool(facets.domains or facets.target_occupation) or (
         field != NO_FIELD and field_confidence >= FIELD_CONFIDENCE
     )
     if said is Intent.RECOMMEND and intent is Intent.GUIDANCE and not has_field and _DEFINITION.match(text):
         return intent  # "what are micro-credentials?" asks what something is, not for a list of credentials
-    if said is Intent.CREDENTIAL_INFO and not named:
-        return intent  # about a credential the rules did not find: nothing to describe
     if said is Intent.COMPARE and not named:
         return intent
-    if said is Intent.CAREER_SWITCH and not (
-        facets.target_occupation or facets.domains or facets.current_role or intent is Intent.CAREER_SWITCH
-    ):
+    if said is Intent.CAREER_SWITCH and not (has_field or facets.current_role or intent is Intent.CAREER_SWITCH):
         return Intent.GUIDANCE if intent in _CONVERSATION else intent
+    # a question about a credential the catalog lacks stays one: the answer says it is not known
     return said
 
 
