@@ -154,26 +154,21 @@ class MessageClassifier:
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_name(f"{path.name}.partial")
+        arrays: dict[str, np.ndarray] = {
+            "key": np.array(self.key),
+            "analyzers": np.array([block.analyzer for block in self.blocks]),
+            "intent_labels": np.array(self.intent_head.labels),
+            "intent_weights": self.intent_head.weights,
+            "intent_intercepts": self.intent_head.intercepts,
+            "field_labels": np.array(self.field_head.labels),
+            "field_weights": self.field_head.weights,
+            "field_intercepts": self.field_head.intercepts,
+        }
+        for block in self.blocks:
+            arrays[f"{block.analyzer}_terms"] = np.array(sorted(block.vocabulary, key=block.vocabulary.__getitem__))
+            arrays[f"{block.analyzer}_idf"] = block.idf
         with staging.open("wb") as handle:
-            np.savez(
-                handle,
-                key=np.array(self.key),
-                analyzers=np.array([block.analyzer for block in self.blocks]),
-                **{
-                    f"{block.analyzer}_{part}": array
-                    for block in self.blocks
-                    for part, array in (
-                        ("terms", np.array(sorted(block.vocabulary, key=block.vocabulary.__getitem__))),
-                        ("idf", block.idf),
-                    )
-                },
-                intent_labels=np.array(self.intent_head.labels),
-                intent_weights=self.intent_head.weights,
-                intent_intercepts=self.intent_head.intercepts,
-                field_labels=np.array(self.field_head.labels),
-                field_weights=self.field_head.weights,
-                field_intercepts=self.field_head.intercepts,
-            )
+            np.savez(handle, **arrays)  # type: ignore[arg-type]  # the stub types every keyword as allow_pickle
         staging.replace(path)  # whole or not at all: another process may be reading it
 
     @classmethod
