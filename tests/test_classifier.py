@@ -148,3 +148,30 @@ def test_a_pasted_job_ad_naming_several_credentials_is_not_a_comparison(understa
 def test_a_friendly_message_the_rules_cannot_read_is_not_refused(understanding_advisor: Advisor) -> None:
     answer = understanding_advisor.answer("thx, the comparison table helped a lot")
     assert answer.intent is Intent.SMALLTALK and answer.in_scope
+
+
+@pytest.mark.parametrize(
+    ("question", "held", "builds_on_it"),
+    [
+        ("I have my CCNA, what's the next big certification?", "cisco-ccna", {"cisco-ccnp-enterprise"}),
+        ("I passed Security+, now what?", "comptia-security-plus", {"comptia-cysa-plus", "comptia-pentest-plus"}),
+    ],
+)
+def test_a_credential_already_held_leads_to_what_builds_on_it(
+    understanding_advisor: Advisor, question: str, held: str, builds_on_it: set[str]
+) -> None:
+    answer = understanding_advisor.answer(question)
+    catalog = understanding_advisor.catalog
+    ids = [r.id for r in answer.recommendations]
+    assert answer.intent is Intent.RECOMMEND and held not in ids
+    assert ids[0] in builds_on_it and "which you already hold" in answer.text
+    reached = catalog.credentials[held]
+    for cid in ids:  # no step back to the field's basics
+        cred = catalog.credentials[cid]
+        assert cred.primary_domain is not reached.primary_domain or cred.level.rank >= reached.level.rank
+
+
+def test_a_question_about_a_credential_held_is_still_about_it(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("passed security+ last month, is it still valid in 2028?")
+    assert answer.intent is Intent.CREDENTIAL_INFO
+    assert [r.id for r in answer.recommendations] == ["comptia-security-plus"]

@@ -99,6 +99,19 @@ class Catalog:
             current = nxt
         return current if current.status is Status.ACTIVE and current.id != credential.id else None
 
+    def next_steps(self, credential_id: str) -> list[Credential]:
+        """Active credentials that build on this one: those that require it, then the next step of each pathway."""
+        following = [
+            c for c in self.credentials.values() if credential_id in c.prerequisite_ids and c.status is Status.ACTIVE
+        ]
+        for occupation in self.occupations.values():
+            steps = [s.credential for s in occupation.pathway]
+            if credential_id in steps and steps.index(credential_id) + 1 < len(steps):
+                nxt = self.credentials.get(steps[steps.index(credential_id) + 1])
+                if nxt is not None and nxt not in following and nxt.status is Status.ACTIVE:
+                    following.append(nxt)
+        return following
+
     def names_of(self, credential: Credential) -> list[str]:
         """Every folded way of naming a credential: name, codes, aliases."""
         return [fold(n) for n in [credential.name, *credential.codes, *credential.aliases] if fold(n)]

@@ -72,6 +72,7 @@ class Facets(BaseModel):
     background_domains: list[Domain] = Field(default_factory=list, description="fields of the current role")
     target_occupation: str | None = None
     credential_ids: list[str] = Field(default_factory=list)
+    held_ids: list[str] = Field(default_factory=list, description="credentials the person says they already hold")
 
 
 class Turn(BaseModel):

@@ -161,16 +161,7 @@ class AnswerPolicy:
     def _info(self, question: str, u: Understanding, cred: Credential, sources: SourceList) -> Answer:
         catalog = self.catalog
         successor = catalog.successor(cred) if cred.status is Status.RETIRED else None
-        following = [
-            c for c in catalog.credentials.values() if cred.id in c.prerequisite_ids and c.status is Status.ACTIVE
-        ]
-        for occ in catalog.occupations.values():
-            steps = [s.credential for s in occ.pathway]
-            if cred.id in steps and steps.index(cred.id) + 1 < len(steps):
-                nxt = catalog.credentials.get(steps[steps.index(cred.id) + 1])
-                if nxt is not None and nxt not in following and nxt.status is Status.ACTIVE:
-                    following.append(nxt)
-        text = composer.compose_info(cred, successor, following, sources)
+        text = composer.compose_info(cred, successor, catalog.next_steps(cred.id), sources)
         # A retired credential is never recommended as such: its successor stands in its place.
         return self._reply(question, u, text, resolve_retired(catalog, [Candidate(cred)], [cred.id]), sources)
 

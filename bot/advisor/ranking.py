@@ -29,6 +29,7 @@ EXPERIENCE_PENALTY = 0.5
 PROVIDER_BONUS = 0.45
 VENDOR_NEUTRAL_PENALTY = 0.45
 GUIDE_MENTION_BONUS = 0.25
+BELOW_HELD_PENALTY = 1.0  # more than a level step: someone who holds a credential does not go back to its basics
 PREREQUISITE_HELD_BONUS = 0.4
 MAX_WEEKS_REASONABLE = 26
 
@@ -67,7 +68,7 @@ class Wants:
             providers=facets.providers or [provider_key(p) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
             experience_years=profile.experience_years,
-            completed=frozenset(profile.completed),
+            completed=frozenset([*profile.completed, *facets.held_ids]),
             technical_background=facets.technical_background,
         )
 
@@ -126,6 +127,7 @@ def rank(
         score += _time_fit(cand, wants)
         score += _experience_fit(cand, wants, intent)
         score += _prerequisite_fit(cand, wants, catalog)
+        score += _below_what_is_held(cand, wants, catalog)
         score += _provider_fit(cand, wants)
         cand.score = score
 
@@ -211,12 +213,23 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
 
 def _prerequisite_fit(cand: Candidate, wants: Wants, catalog: Catalog) -> float:
     """The natural next step after a credential the person already holds."""
-    held = [cid for cid in cand.credential.prerequisite_ids if cid in wants.completed]
+    held = [cid for cid in wants.completed if cand.credential in catalog.next_steps(cid) and cid in catalog.credentials]
     if not held:
         return 0.0
     names = ", ".join(catalog.credentials[cid].name for cid in held if cid in catalog.credentials)
     cand.reasons.append(f"builds on {names}, which you already hold")
     return PREREQUISITE_HELD_BONUS
+
+
+def _below_what_is_held(cand: Candidate, wants: Wants, catalog: Catalog) -> float:
+    """A step back: a more basic credential of a field in which the person already holds a higher one."""
+    cred = cand.credential
+    reached = [
+        catalog.credentials[cid].level.rank
+        for cid in wants.completed
+        if cid in catalog.credentials and catalog.credentials[cid].primary_domain is cred.primary_domain
+    ]
+    return -BELOW_HELD_PENALTY if reached and cred.level.rank < max(reached) else 0.0
 
 
 def _provider_fit(cand: Candidate, wants: Wants) -> float:

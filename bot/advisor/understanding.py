@@ -163,6 +163,34 @@ def asks_for_guidance(text: str) -> bool:
     return bool(_GUIDANCE.search(text))
 
 
+# "I have my CCNA", "passed Security+", "with my AZ-900": the credential right after is one the person holds
+_HELD_BEFORE = re.compile(
+    r"(?:\b(?:i have|i ve got|i ve|ive got|ive|i got|got|just got|passed|i passed|hold|i hold|holding|earned|"
+    r"completed|finished|done|did|cleared|already have|already did|already hold|with|after|having)"
+    r"(?: (?:my|the|a|an|both|both the))?|\bmy) $"
+)
+# "CCNA done", "Security+ passed", "AZ-900 certified": the credential right before is one the person holds
+_HELD_AFTER = re.compile(r"^ (?:done|passed|certified|in hand|holder|under my belt|already|cleared)\b")
+# asking what comes after what is already held
+_NEXT = re.compile(
+    r"\b(next|now what|what now|then what|after (that|this|it)|move on|level up|step up|build on|beyond|"
+    r"go from here|higher|more advanced|upgrade)\b"
+)
+
+
+def _held_credentials(form: str, vocab: Vocabulary, named: list[str]) -> list[str]:
+    """Of the credentials named, those the question says the person already holds."""
+    held: list[str] = []
+    for start, name in vocab.credential_index.occurrences(form):
+        ids = vocab.credential_forms[name]
+        if not ids & set(named):
+            continue
+        before, after = form[max(0, start - 30) : start + 1], form[start + len(name) - 1 :]
+        if _HELD_BEFORE.search(before) or _HELD_AFTER.match(after):
+            held += [cid for cid in sorted(ids) if cid in named and cid not in held]
+    return held
+
+
 def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     """Credential ids named in the question, longest name first, without overlapping matches."""
     hits = [
@@ -309,6 +337,13 @@ def understand(
         facets = _inherit(facets, last.facets)
 
     intent = _intent(text, form, facets, named, referenced, bool(switch), bool(guide_roles), follow_up, last)
+    held = _held_credentials(form, vocab, named)
+    asks_next = bool(held) and bool(_NEXT.search(rest)) and set(named) <= set(held)
+    if held and (asks_next or set(named) - set(held)):
+        # what the person holds is where they start from, not what they ask about ("I passed Security+, is
+        # it still valid?" is about Security+ all the same)
+        facets.held_ids = held
+        facets.credential_ids = [cid for cid in named if cid not in held]
     if follow_up and intent is Intent.CAREER_SWITCH and _narrows(budget, level, text):
         # "what about cheaper ones?" after a pathway asks for other credentials in that field, under the new
         # limit, rather than the same pathway again
@@ -318,6 +353,8 @@ def understand(
         if not named and _asks_about_a_credential(prediction):
             _add_misspelt_credentials(form, facets, catalog, vocab)
         intent, uncovered = _reconcile(text, intent, facets, prediction, catalog)
+    if asks_next and intent not in _CONVERSATION:
+        intent = Intent.RECOMMEND  # "I have my CCNA, what's next?" asks for what builds on it
     in_scope = intent not in (Intent.OUT_OF_SCOPE, Intent.CANNOT_DO)
     query = text
     if follow_up and last is not None:
