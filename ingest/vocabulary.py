@@ -99,6 +99,12 @@ def load_vocabulary(path: Path, providers: Iterable[str] | None = None) -> WordL
     return words
 
 
+def load_vocabulary_if_present(knowledge_dir: Path, providers: Iterable[str]) -> WordLists | None:
+    """The knowledge folder's word lists checked against its catalog, or None for a folder without them."""
+    path = knowledge_dir / VOCABULARY_FILE
+    return load_vocabulary(path, providers) if path.exists() else None
+
+
 def rule_problems(words: WordLists) -> list[tuple[Location, str]]:
     """What the model's types cannot say: every field and level has a list, no phrase twice, no overlaps."""
     problems: list[tuple[Location, str]] = []
@@ -148,7 +154,8 @@ def _shared_phrase_problems(words: WordLists) -> list[tuple[Location, str]]:
     first_place: dict[str, Location] = {}
     for domain, phrases in words.fields.items():
         for index, phrase in enumerate(phrases):
-            fields_of[phrase].append(domain)
+            if domain not in fields_of[phrase]:
+                fields_of[phrase].append(domain)
             first_place.setdefault(phrase, ("fields", domain.value, index))
     for phrase, domains in fields_of.items():
         allowed = words.shared_field_phrases.get(phrase)
@@ -161,8 +168,8 @@ def _shared_phrase_problems(words: WordLists) -> list[tuple[Location, str]]:
                     f"or under shared_field_phrases with exactly those fields",
                 )
             )
-    for phrase, domains in words.shared_field_phrases.items():
-        if set(fields_of.get(phrase, [])) != set(domains) or len(domains) < 2:
+    for phrase, shared in words.shared_field_phrases.items():
+        if set(fields_of.get(phrase, [])) != set(shared) or len(shared) < 2:
             listed = ", ".join(d.value for d in fields_of.get(phrase, [])) or "none"
             problems.append(
                 (("shared_field_phrases", phrase), f"{phrase!r} is not in exactly these fields (it is in: {listed})")

@@ -36,11 +36,14 @@ def providers_named_in(text: str, vocab: Vocabulary) -> list[str]:
     A name that is also an everyday word ("apple", "meta") counts only when written with a capital.
     """
     found: list[str] = []
-    for _, name in vocab.provider_index.occurrences(match_form(text)):
-        key = vocab.provider_names[name.strip()]
-        if key in found or (name in vocab.capitalised_provider_names and not _capitalised_in(name, text)):
+    end = 0  # a longer name takes its words: "DeepLearning.AI and Stanford Online" is one provider, not two
+    for position, name in sorted(vocab.provider_index.occurrences(match_form(text)), key=lambda o: (o[0], -len(o[1]))):
+        if position < end or (name in vocab.capitalised_provider_names and not _capitalised_in(name, text)):
             continue
-        found.append(key)
+        end = position + len(name) - 1
+        key = vocab.provider_names[name.strip()]
+        if key not in found:
+            found.append(key)
     return found
 
 
