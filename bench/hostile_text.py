@@ -19,6 +19,7 @@ from bot.advisor.understanding import understand
 from bot.advisor.vocabulary import Vocabulary
 from ingest.chunking import build_chunks
 from ingest.loader import load_knowledge
+from ingest.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 TELEGRAM_MAX_CHARS = 4096
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -50,8 +51,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.hostile_text", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the fastest is reported")
     args = parser.parse_args(argv)
-    catalog = Catalog.from_chunks("bench", build_chunks(load_knowledge(KNOWLEDGE)))
-    vocab = Vocabulary.from_catalog(catalog)
+    catalog = Catalog.from_chunks(
+        "bench", build_chunks(load_knowledge(KNOWLEDGE)), load_vocabulary(KNOWLEDGE / VOCABULARY_FILE)
+    )
+    vocab = catalog.vocabulary
     rows = []
     for name, unit in SHAPES.items():
         short = _seconds((unit * TELEGRAM_MAX_CHARS)[: TELEGRAM_MAX_CHARS // 4], catalog, vocab, args.repeats)

@@ -13,11 +13,12 @@ from bot.llm.prompts import PromptError
 from bot.logging_setup import RedactTokens, configure_logging, settings_secrets
 from ingest.embeddings import EmbeddingModelError
 from ingest.index import IndexUnavailable
+from ingest.vocabulary import VocabularyError
 
 logger = logging.getLogger(__name__)
 
 # Failures whose message already says what to fix.
-_EXPLAINED = (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError)
+_EXPLAINED = (IndexUnavailable, EmbeddingModelError, LLMConfigError, PromptError, VocabularyError)
 # an error line stays readable even when an exception carries a whole page
 _MAX_ERROR_CHARS = 500
 

@@ -9,6 +9,7 @@ from bot.advisor.service import ClassifierSource
 from bot.config import Settings
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
+from ingest.vocabulary import VOCABULARY_FILE
 
 if TYPE_CHECKING:
     from bot.llm.answerer import LLMAnswerer
@@ -21,7 +22,10 @@ def build_advisor(settings: Settings) -> Advisor:
         settings.embedding_model, backend=settings.embedding_backend, cache_dir=settings.model_cache_path
     )
     return Advisor(
-        client, embeddings, understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path)
+        client,
+        embeddings,
+        understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path),
+        vocabulary=settings.knowledge_dir / VOCABULARY_FILE,
     )
 
 

@@ -19,6 +19,7 @@ from ingest.embeddings import BACKENDS, DEFAULT_MODEL, EmbeddingModelError, Sent
 from ingest.index import IndexBuildError, IndexUnavailable, IngestReport, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
 from ingest.locking import IngestLock, LockBusy, LockError, LockLost, ServerIngestLock
+from ingest.vocabulary import VocabularyError, load_vocabulary_if_present
 
 logger = logging.getLogger("ingest")
 
@@ -77,12 +78,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {line}", file=sys.stderr)
         print(f"{len(error.problems)} problem(s) found in the labelled corpus; nothing was written.", file=sys.stderr)
         return 1
+    try:
+        words = load_vocabulary_if_present(args.knowledge, (c.provider for c in kb.credentials.values()))
+    except VocabularyError as error:
+        for line in error.problems:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) found in the vocabulary; nothing was written.", file=sys.stderr)
+        return 1
     chunks = build_chunks(kb)
     if args.check:
         print(
             f"ok: {len(kb.credentials)} credentials, {len(kb.occupations)} occupations, "
-            f"{len(kb.guides)} guides, {len(chunks)} chunks, {_messages(corpus)} labelled messages "
-            f"({time.perf_counter() - started:.1f} s); nothing written"
+            f"{len(kb.guides)} guides, {len(chunks)} chunks, {_messages(corpus)} labelled messages, "
+            f"{'a valid vocabulary' if words else 'no vocabulary'} ({time.perf_counter() - started:.1f} s); nothing written"
         )
         return 0
     embeddings = SentenceTransformerEmbeddings(args.model, backend=args.backend, cache_dir=_model_cache_dir())

@@ -41,10 +41,9 @@ from bot.planner.builder import build_plan
 from bot.planner.models import LearningPlan, StepStatus
 from bot.prompts import Texts
 from bot.store.nudges import NudgeSettings
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Domain
 from tests.conftest import REAL_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -205,7 +204,7 @@ def test_what_front_ends_ask_of_a_pressed_button() -> None:
 # -- every button the views produce decodes ------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_chunks("t", build_chunks(load_knowledge(REAL_KNOWLEDGE)))
+    return catalog_of(REAL_KNOWLEDGE)
 
 
 @pytest.fixture(scope="module")

@@ -30,10 +30,9 @@ from bot.charts.sheet import PNG_SIGNATURE
 from bot.charts.style import DOMAIN_COLORS, WIDTH
 from bot.planner.builder import build_plan
 from bot.planner.models import LearningPlan, PlanStep, StepStatus
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Credential, Domain
 from tests.conftest import REAL_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 
 TODAY = dt.date(2026, 3, 2)
 UNICODE_NAMES = [
@@ -50,7 +49,7 @@ UNICODE_NAMES = [
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_chunks("t", build_chunks(load_knowledge(REAL_KNOWLEDGE)))
+    return catalog_of(REAL_KNOWLEDGE)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from ingest.chunking import build_chunks
 from ingest.loader import load_knowledge
 from ingest.schema import Domain, Level, Status
 from tests.conftest import FIXTURE_KNOWLEDGE, ROOT
+from tests.support.catalogs import catalog_of
 
 CCP = "aws-certified-cloud-practitioner"
 SAA = "aws-certified-solutions-architect-associate"
@@ -110,7 +111,7 @@ def test_fusion_of_nothing_is_empty() -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_chunks("fixture", build_chunks(load_knowledge(FIXTURE_KNOWLEDGE)))
+    return catalog_of(FIXTURE_KNOWLEDGE)
 
 
 def _rank(

@@ -18,6 +18,7 @@ from ingest.index import (
     read_all,
 )
 from tests.conftest import ingest_into
+from tests.support.catalogs import words_in
 
 
 def test_ingest_is_incremental(
@@ -96,7 +97,7 @@ def test_collections_beyond_sqlites_variable_limit_are_read_whole(tmp_path: Path
     assert len(stored) == total and {s.id for s in stored} == set(ids)
     assert all(s.text == f"text of {s.id}" for s in stored)
     assert existing_doc_keys(collection) == {cid: f"key-{cid}" for cid in ids}
-    catalog = Catalog.from_collection(collection)
+    catalog = Catalog.from_collection(collection, words_in())
     assert len(catalog.chunks) == total
     assert catalog.chunk_by_id["guide:g32999#32999"].record_id == "guide:g32999"
 

@@ -46,17 +46,17 @@ def plan_ids(catalog: Catalog, profile: Profile) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["AWS", "Amazon", "Amazon Web Services", "aws"])
-def test_every_name_of_a_provider_has_its_key(name: str) -> None:
-    assert provider_key(name) == "amazon"
+def test_every_name_of_a_provider_has_its_key(name: str, vocab: Vocabulary) -> None:
+    assert provider_key(name, vocab) == "amazon"
 
 
-def test_a_provider_we_do_not_know_stands_for_itself() -> None:
-    assert provider_key("  Test Institute ") == "test institute"
+def test_a_provider_we_do_not_know_stands_for_itself(vocab: Vocabulary) -> None:
+    assert provider_key("  Test Institute ", vocab) == "test institute"
 
 
-def test_every_provider_named_in_a_text_counts_once() -> None:
-    assert providers_named_in("AWS or Azure, maybe Google Cloud or Google") == ["amazon", "microsoft", "google"]
-    assert providers_named_in("no preference") == []
+def test_every_provider_named_in_a_text_counts_once(vocab: Vocabulary) -> None:
+    assert providers_named_in("AWS or Azure, maybe Google Cloud or Google", vocab) == ["amazon", "microsoft", "google"]
+    assert providers_named_in("no preference", vocab) == []
 
 
 def test_planner_and_advisor_read_a_preferred_provider_the_same_way(real: Catalog) -> None:
@@ -65,25 +65,26 @@ def test_planner_and_advisor_read_a_preferred_provider_the_same_way(real: Catalo
     )
     short = spelled_out.model_copy(update={"preferred_providers": ["AWS"]})
     none = spelled_out.model_copy(update={"preferred_providers": []})
-    assert Wants.of(Facets(), spelled_out).providers == Wants.of(Facets(), short).providers == ["amazon"]
+    wanted = Wants.of(Facets(), spelled_out, real.vocabulary).providers
+    assert wanted == Wants.of(Facets(), short, real.vocabulary).providers == ["amazon"]
     assert plan_ids(real, spelled_out) == plan_ids(real, short) != plan_ids(real, none)
 
 
 # --- fields ---------------------------------------------------------------------------------------
 
 
-def test_the_longest_field_keyword_comes_first_then_the_earliest() -> None:
-    assert fields_named_in("cloud security") == [Domain.CYBERSECURITY, Domain.CLOUD]
+def test_the_longest_field_keyword_comes_first_then_the_earliest(vocab: Vocabulary) -> None:
+    assert fields_named_in("cloud security", vocab) == [Domain.CYBERSECURITY, Domain.CLOUD]
     # "ux" and "ml" are equally long: the one named first leads
-    assert fields_named_in("ux and ml") == [Domain.UX_DESIGN, Domain.AI_ML]
-    assert fields_named_in("ml and ux") == [Domain.AI_ML, Domain.UX_DESIGN]
+    assert fields_named_in("ux and ml", vocab) == [Domain.UX_DESIGN, Domain.AI_ML]
+    assert fields_named_in("ml and ux", vocab) == [Domain.AI_ML, Domain.UX_DESIGN]
 
 
-def test_it_in_capitals_is_the_field_only_when_asked_for() -> None:
-    assert fields_named_in("IT") == [Domain.IT_SUPPORT]
-    assert fields_named_in("is it worth it") == []
-    assert fields_named_in("IT recruiter", capital_it=False) == [Domain.HR]
-    assert fields_named_in("IT recruiter") == [Domain.HR, Domain.IT_SUPPORT]  # a narrower field comes first
+def test_it_in_capitals_is_the_field_only_when_asked_for(vocab: Vocabulary) -> None:
+    assert fields_named_in("IT", vocab) == [Domain.IT_SUPPORT]
+    assert fields_named_in("is it worth it", vocab) == []
+    assert fields_named_in("IT recruiter", vocab, capital_it=False) == [Domain.HR]
+    assert fields_named_in("IT recruiter", vocab) == [Domain.HR, Domain.IT_SUPPORT]  # a narrower field comes first
 
 
 @pytest.mark.parametrize(("text", "field"), [("ux and ml", Domain.UX_DESIGN), ("IT", Domain.IT_SUPPORT)])
@@ -137,7 +138,9 @@ def test_between_occupations_sharing_a_name_or_a_field_the_smallest_id_wins(real
     assert "cloud ops" in engineer.aliases and engineer.domains[0] is Domain.CLOUD
     lead = engineer.model_copy(update={"id": "aaa-cloud-lead", "title": "Cloud Lead", "aliases": ["cloud ops"]})
     # the new occupation comes last in the catalog's order, first in the order of ids
-    catalog = Catalog(real.collection_name, real.chunks, real.credentials, {**real.occupations, lead.id: lead})
+    catalog = Catalog(
+        real.collection_name, real.chunks, real.words, real.credentials, {**real.occupations, lead.id: lead}
+    )
     vocab = Vocabulary.from_catalog(catalog)
     assert occupation_named_in("I work in cloud ops", vocab) == "aaa-cloud-lead"
     assert occupation_of_role("cloud ops", vocab) == "aaa-cloud-lead"

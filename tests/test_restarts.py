@@ -27,17 +27,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.harness.botapi import Call, FakeBotApi
 from bench.harness.botproc import Chat, bot_process, held_calls, plain, until
-from bot.advisor.catalog import Catalog
 from bot.advisor.models import Profile
 from bot.dialog.nudge_views import DAY_NAMES
 from bot.planner.builder import build_plan
 from bot.planner.models import StepStatus
 from bot.store import Store
 from bot.store.nudges import NudgeSettings
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Level
 from tests.conftest import REAL_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 from tests.support.databases import plain_engine
 
 NEWCOMER = 8101  # answers the questionnaire across three kills
@@ -131,7 +129,7 @@ def nudges_to(api: FakeBotApi, chat_id: int) -> list[dict[str, Any]]:
 
 async def seed(database_url: str, now: dt.datetime) -> str:
     """The planner's plan with its first step done, and the two nudged users; returns the done credential."""
-    catalog = Catalog.from_chunks("knowledge", build_chunks(load_knowledge(REAL_KNOWLEDGE)))
+    catalog = catalog_of(REAL_KNOWLEDGE)
     profile = Profile(current_role="teacher", target_role="Data Analyst", level=Level.BEGINNER, hours_per_week=5)
     plan = build_plan(catalog, profile, now.date() - dt.timedelta(days=30))
     done = plan.steps[0].credential_id

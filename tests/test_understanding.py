@@ -13,17 +13,16 @@ from bot.advisor.catalog import Catalog
 from bot.advisor.models import Intent, Profile, Turn
 from bot.advisor.understanding import Understanding, understand
 from bot.advisor.vocabulary import Vocabulary
-from ingest.chunking import build_chunks
-from ingest.loader import load_knowledge
 from ingest.schema import Domain, Level
 from tests.conftest import FIXTURE_KNOWLEDGE
+from tests.support.catalogs import catalog_of
 
 CLOUD_ANSWER_IDS = ["aws-certified-cloud-practitioner", "microsoft-azure-fundamentals", "comptia-cloud-plus"]
 
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return Catalog.from_chunks("fixture", build_chunks(load_knowledge(FIXTURE_KNOWLEDGE)))
+    return catalog_of(FIXTURE_KNOWLEDGE)
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,8 @@
 """The knowledge the advisor works from, read back from the live index.
 
 The index carries each record in full, so the bot reads one consistent source: what it can
-retrieve is exactly what it can describe.
+retrieve is exactly what it can describe. The word lists it reads questions with
+(knowledge/vocabulary.yaml) come with it, read when the index is loaded.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from chromadb.api.models.Collection import Collection
 
+from bot.advisor.vocabulary import Vocabulary
 from ingest.chunking import LIST_SEPARATOR, Chunk
 from ingest.index import read_all
 from ingest.schema import Credential, Occupation, Status, fold
+from ingest.vocabulary import WordLists
 
 
 @dataclass(frozen=True)
@@ -36,22 +40,23 @@ class IndexedChunk:
 class Catalog:
     collection_name: str
     chunks: list[IndexedChunk]
+    words: WordLists
     credentials: dict[str, Credential] = field(default_factory=dict)
     occupations: dict[str, Occupation] = field(default_factory=dict)
     chunk_by_id: dict[str, IndexedChunk] = field(default_factory=dict)
 
     @classmethod
-    def from_collection(cls, collection: Collection) -> Catalog:
-        return cls.from_rows(collection.name, ((c.id, c.text, c.metadata) for c in read_all(collection)))
+    def from_collection(cls, collection: Collection, words: WordLists) -> Catalog:
+        return cls.from_rows(collection.name, ((c.id, c.text, c.metadata) for c in read_all(collection)), words)
 
     @classmethod
-    def from_chunks(cls, name: str, chunks: Iterable[Chunk]) -> Catalog:
+    def from_chunks(cls, name: str, chunks: Iterable[Chunk], words: WordLists) -> Catalog:
         """The catalog straight from chunked records, without an index: for tools and fast tests."""
-        return cls.from_rows(name, ((c.id, c.text, dict(c.metadata)) for c in chunks))
+        return cls.from_rows(name, ((c.id, c.text, dict(c.metadata)) for c in chunks), words)
 
     @classmethod
-    def from_rows(cls, name: str, rows: Iterable[tuple[str, str, Mapping[str, object]]]) -> Catalog:
-        catalog = cls(collection_name=name, chunks=[])
+    def from_rows(cls, name: str, rows: Iterable[tuple[str, str, Mapping[str, object]]], words: WordLists) -> Catalog:
+        catalog = cls(collection_name=name, chunks=[], words=words)
         for cid, text, raw in rows:
             meta = {k: str(v) for k, v in raw.items()}
             chunk = IndexedChunk(
@@ -71,6 +76,11 @@ class Catalog:
                 catalog.occupations[chunk.record_id] = Occupation.model_validate(json.loads(meta["record"]))
         catalog.chunks.sort(key=lambda c: c.id)
         return catalog
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Every name and phrase the catalog's readers recognise, built on first use."""
+        return Vocabulary.from_catalog(self)
 
     def credential_chunk(self, credential_id: str) -> IndexedChunk | None:
         for chunk in self.chunks:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from bot.advisor.catalog import Catalog
-from bot.advisor.vocabulary import DOMAIN_KEYWORDS, VENDOR_PROVIDERS, Vocabulary, match_form
+from bot.advisor.vocabulary import Vocabulary, match_form
 from ingest.schema import Domain, Occupation
 
 # "IT" in capitals means the field, not the pronoun.
@@ -30,29 +30,45 @@ _IT_FIELD = re.compile(r"\bIT\b")
 # --- providers ------------------------------------------------------------------------------------
 
 
-def providers_named_in(text: str) -> list[str]:
-    """The provider keys of every provider the text names, each once: "AWS or Azure" -> amazon, microsoft."""
-    form = match_form(text)
+def providers_named_in(text: str, vocab: Vocabulary) -> list[str]:
+    """The keys of the providers the text names, each once, in the order named: "AWS or Azure" -> amazon, microsoft.
+
+    A name that is also an everyday word ("apple", "meta") counts only when written with a capital.
+    """
     found: list[str] = []
-    for word, provider in VENDOR_PROVIDERS.items():
-        if f" {word} " in form and provider not in found:
-            found.append(provider)
+    end = 0  # a longer name takes its words: "DeepLearning.AI and Stanford Online" is one provider, not two
+    for position, name in sorted(vocab.provider_index.occurrences(match_form(text)), key=lambda o: (o[0], -len(o[1]))):
+        if position < end or (name in vocab.capitalised_provider_names and not _capitalised_in(name, text)):
+            continue
+        end = position + len(name) - 1
+        key = vocab.provider_names[name.strip()]
+        if key not in found:
+            found.append(key)
     return found
 
 
-def provider_key(name: str) -> str:
-    """The provider key a name stands for: "AWS", "Amazon" and "Amazon Web Services" are all "amazon".
+def _capitalised_in(name: str, text: str) -> bool:
+    words = r"[^A-Za-z0-9+#]+".join(re.escape(word) for word in name.split())
+    pattern = re.compile(rf"(?<![A-Za-z0-9]){words}(?![A-Za-z0-9])", re.IGNORECASE)
+    return any(found.group()[0].isupper() for found in pattern.finditer(text))
 
-    A name of no provider we know stands for itself, in match form.
+
+def provider_key(name: str, vocab: Vocabulary) -> str:
+    """The provider key a name stands for: "AWS", "Amazon" and "Amazon Web Services (AWS)" are all "amazon".
+
+    A provider as the catalog writes it has its own key ("Tableau (Salesforce)" is "tableau"); another
+    name stands for the first provider it names; a name of no provider we know stands for itself, in match form.
     """
-    named = providers_named_in(name)
+    if name.strip() in vocab.provider_keys:
+        return vocab.provider_keys[name.strip()]
+    named = providers_named_in(name, vocab)
     return named[0] if named else match_form(name).strip()
 
 
 # --- fields ---------------------------------------------------------------------------------------
 
 
-def fields_named_in(text: str, *, capital_it: bool = True) -> list[Domain]:
+def fields_named_in(text: str, vocab: Vocabulary, *, capital_it: bool = True) -> list[Domain]:
     """The fields a text names, the one with the longest keyword first, then the one named earliest.
 
     The longest keyword says most ("cloud security" over "cloud"). With `capital_it`, "IT" in capitals
@@ -61,7 +77,7 @@ def fields_named_in(text: str, *, capital_it: bool = True) -> list[Domain]:
     """
     form = match_form(text)
     scored: list[tuple[int, int, Domain]] = []
-    for domain, words in DOMAIN_KEYWORDS.items():
+    for domain, words in vocab.words.fields.items():
         named = [w for w in words if f" {w} " in form]
         if named:
             scored.append((-max(len(w) for w in named), min(form.find(f" {w} ") for w in named), domain))
@@ -111,5 +127,5 @@ def find_target(text: str, catalog: Catalog, vocab: Vocabulary) -> tuple[str | N
     occupation = occupation_named_in(text, vocab)
     if occupation is not None:
         return occupation, catalog.occupations[occupation].domains[0]
-    fields = fields_named_in(text)
+    fields = fields_named_in(text, vocab)
     return None, (fields[0] if fields else None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import provider_key
 from bot.advisor.models import Facets, Intent, Profile
-from bot.advisor.vocabulary import PRODUCT_VENDORS
+from bot.advisor.vocabulary import Vocabulary
 from ingest.schema import Credential, Level, Status
 
 NAMED_BONUS = 5.0
@@ -58,14 +58,14 @@ class Wants:
     technical_background: bool = False
 
     @classmethod
-    def of(cls, facets: Facets, profile: Profile | None) -> Wants:
+    def of(cls, facets: Facets, profile: Profile | None, vocab: Vocabulary) -> Wants:
         profile = profile or Profile()
         return cls(
             level=facets.level or profile.level,
             budget_usd=facets.budget_usd if facets.budget_usd is not None else profile.budget_usd,
             free_only=facets.free_only,
             hours_per_week=facets.hours_per_week or profile.hours_per_week,
-            providers=facets.providers or [provider_key(p) for p in profile.preferred_providers],
+            providers=facets.providers or [provider_key(p, vocab) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
             experience_years=profile.experience_years,
             completed=frozenset([*profile.completed, *facets.held_ids]),
@@ -88,7 +88,7 @@ def rank(
     guide_mentions: Sequence[str] = (),
 ) -> list[Candidate]:
     """Order candidate credentials; retired ones are replaced by their successors."""
-    wants = Wants.of(facets, profile)
+    wants = Wants.of(facets, profile, catalog.vocabulary)
     pool: dict[str, Candidate] = {}
 
     def add(cred_id: str) -> Candidate | None:
@@ -128,7 +128,7 @@ def rank(
         score += _experience_fit(cand, wants, intent)
         score += _prerequisite_fit(cand, wants, catalog)
         score += _below_what_is_held(cand, wants, catalog)
-        score += _provider_fit(cand, wants)
+        score += _provider_fit(cand, wants, catalog.vocabulary)
         cand.score = score
 
     ranked = sorted(pool.values(), key=lambda c: (-c.score, c.credential.id))
@@ -232,13 +232,13 @@ def _below_what_is_held(cand: Candidate, wants: Wants, catalog: Catalog) -> floa
     return -BELOW_HELD_PENALTY if reached and cred.level.rank < max(reached) else 0.0
 
 
-def _provider_fit(cand: Candidate, wants: Wants) -> float:
-    provider = provider_key(cand.credential.provider)
+def _provider_fit(cand: Candidate, wants: Wants, vocab: Vocabulary) -> float:
+    provider = provider_key(cand.credential.provider, vocab)
     if wants.providers and provider in wants.providers:
         cand.reasons.append(f"from {cand.credential.provider}, as you prefer")
         return PROVIDER_BONUS
     if wants.vendor_neutral:
-        if provider in PRODUCT_VENDORS:
+        if provider in vocab.words.product_vendors:
             return -VENDOR_NEUTRAL_PENALTY
         cand.reasons.append("vendor-neutral")
     return 0.0

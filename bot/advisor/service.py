@@ -42,6 +42,7 @@ from ingest.classifier import MessageClassifier, Prediction, ensure_classifier
 from ingest.corpus import CorpusError
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import active_collection_name, open_active_collection
+from ingest.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ LEXICAL_K = 40
 FILTERED_K = 20
 FILTERED_ENOUGH = 8
 REFRESH_SECONDS = 30.0
+# The knowledge folder's word lists, where the bot runs from the project's folder (Settings.knowledge_dir's default).
+DEFAULT_VOCABULARY = Path("knowledge") / VOCABULARY_FILE
 
 
 @dataclass
@@ -77,10 +80,12 @@ class Advisor:
         embeddings: SentenceTransformerEmbeddings,
         *,
         understanding: ClassifierSource | None = None,
+        vocabulary: Path = DEFAULT_VOCABULARY,
     ) -> None:
         self.client = client
         self.embeddings = embeddings
         self.understanding = understanding
+        self.vocabulary = vocabulary  # knowledge/vocabulary.yaml, read with each index it loads
         self.classifier: MessageClassifier | None = None  # without one, the rules read questions on their own
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
@@ -89,7 +94,8 @@ class Advisor:
 
     # -- lifecycle -------------------------------------------------------------------------
     def load(self) -> None:
-        """Load the model and the live index now; raises IndexUnavailable if there is none."""
+        """Load the model and the live index now; raises IndexUnavailable if there is none,
+        VocabularyError if the word lists cannot be read."""
         self.embeddings.load()
         self._reload()
         if self.understanding is not None and self.classifier is None:
@@ -110,7 +116,8 @@ class Advisor:
 
     def _reload(self) -> None:
         collection = open_active_collection(self.client, self.embeddings)
-        catalog = Catalog.from_collection(collection)
+        # read again with every index: an ingest that switches the index may follow an edit of the word lists
+        catalog = Catalog.from_collection(collection, load_vocabulary(self.vocabulary))
         store = Chroma(
             client=self.client,
             collection_name=collection.name,
@@ -119,7 +126,7 @@ class Advisor:
         )
         self._loaded = _Loaded(
             catalog,
-            Vocabulary.from_catalog(catalog),
+            catalog.vocabulary,
             LexicalIndex(catalog.chunks),
             DenseIndex(store, collection, catalog),
         )

@@ -15,7 +15,7 @@ from bot.advisor.catalog import Catalog
 from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
 from bot.advisor.spelling import credentials_spelled_like
-from bot.advisor.vocabulary import ADVANCED_WORDS, BEGINNER_WORDS, INTERMEDIATE_WORDS, Vocabulary, match_form
+from bot.advisor.vocabulary import Vocabulary, match_form
 from ingest.classifier import Prediction
 from ingest.corpus import NO_FIELD, MessageIntent
 from ingest.schema import Domain, Level
@@ -134,13 +134,13 @@ _TECHNICAL_ROLE = re.compile(
 _NON_TECHNICAL = re.compile(r"\b(non[- ]?technical|sales engineer|no tech)", re.I)
 
 
-def is_technical_role(role: str | None) -> bool:
+def is_technical_role(role: str | None, vocab: Vocabulary) -> bool:
     """The person's current work is itself technical (developer, sysadmin, network engineer...)."""
     if not role or _NON_TECHNICAL.search(role):
         return False
     if _TECHNICAL_ROLE.search(role):
         return True
-    return any(d in TECHNICAL_DOMAINS for d in fields_named_in(role, capital_it=False))
+    return any(d in TECHNICAL_DOMAINS for d in fields_named_in(role, vocab, capital_it=False))
 
 
 @dataclass
@@ -213,31 +213,17 @@ def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     return ordered
 
 
-def _find_level(form: str) -> Level | None:
-    for words, level in (
-        (ADVANCED_WORDS, Level.ADVANCED),
-        (INTERMEDIATE_WORDS, Level.INTERMEDIATE),
-        (BEGINNER_WORDS, Level.BEGINNER),
-    ):
-        if any(f" {match_form(w).strip()} " in form for w in words):
+def _find_level(form: str, vocab: Vocabulary) -> Level | None:
+    for level in (Level.ADVANCED, Level.INTERMEDIATE, Level.BEGINNER):
+        if any(f" {w} " in form for w in vocab.words.level_words(level)):
             return level
     return None
 
 
-def _is_level_word(text: str) -> bool:
+def _is_level_word(text: str, vocab: Vocabulary) -> bool:
     """'I'm a beginner' says how far along someone is, not what they do."""
-    form = match_form(text)
-    words = (
-        *BEGINNER_WORDS,
-        *INTERMEDIATE_WORDS,
-        *ADVANCED_WORDS,
-        "newbie",
-        "novice",
-        "total beginner",
-        "complete beginner",
-        "absolute beginner",
-    )
-    return any(form.strip() == match_form(w).strip() for w in words)
+    form = match_form(text).strip()
+    return form in vocab.words.level_answers or any(form in vocab.words.level_words(level) for level in Level)
 
 
 def _narrows(budget: Budget | None, level: Level | None, text: str) -> bool:
@@ -245,16 +231,16 @@ def _narrows(budget: Budget | None, level: Level | None, text: str) -> bool:
     return budget is not None or level is not None or weekly_hours_in(text) is not None
 
 
-def role_named_in(text: str) -> str | None:
+def role_named_in(text: str, vocab: Vocabulary) -> str | None:
     """The job a sentence says someone has or had: "I work as a bank teller" -> "bank teller"."""
     match = _CURRENT_ROLE.search(text)
-    if match is None or _is_level_word(match.group(1)):
+    if match is None or _is_level_word(match.group(1), vocab):
         return None
     return match.group(1).strip().lower()
 
 
 def _find_roles(question: str, form: str, vocab: Vocabulary) -> tuple[str | None, list[str]]:
-    role = role_named_in(question)
+    role = role_named_in(question, vocab)
     guides: list[str] = []
     search_in = match_form(role) if role else form
     for name, guide_ids in vocab.roles_longest_first:
@@ -278,10 +264,10 @@ def understand(
         return Understanding(Intent.OUT_OF_SCOPE, Facets(), in_scope=False, injection=True, query=text)
 
     named = _find_credentials(form, vocab)
-    domains = fields_named_in(text)
-    level = _find_level(form)
+    domains = fields_named_in(text, vocab)
+    level = _find_level(form, vocab)
     budget = budget_in(text)
-    providers = providers_named_in(text)
+    providers = providers_named_in(text, vocab)
     # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
     rest = form
     own_names = {name for cid in named for name in vocab.forms_of_credential.get(cid, ())}
@@ -292,7 +278,7 @@ def understand(
     target = occupation_named_in(text, vocab, after=switch.start() if switch else 0)
     role, guide_roles = _find_roles(text, form, vocab)
 
-    origin = fields_named_in(role, capital_it=False) if role else []
+    origin = fields_named_in(role, vocab, capital_it=False) if role else []
     if origin:
         # the field someone works in now is where they come from, not what they ask about
         domains = [d for d in domains if d not in origin] + [d for d in domains if d in origin]
@@ -320,7 +306,7 @@ def understand(
         providers=providers,
         vendor_neutral=bool(_NEUTRAL.search(text)),
         current_role=role,
-        technical_background=is_technical_role(role or (profile.current_role if profile else None)),
+        technical_background=is_technical_role(role or (profile.current_role if profile else None), vocab),
         background_domains=origin,
         target_occupation=target,
         credential_ids=named,

@@ -123,12 +123,12 @@ def read_answer(step: Step, raw: str, catalog: Catalog, vocab: Vocabulary, *, fr
     """The value of one answer; raises InputError with a message on text that cannot be read."""
     reader: dict[Step, Callable[[str], Answer]] = {
         # "I work as a bank teller" is stored as the role it names, "bank teller"
-        Step.ROLE: lambda t: role_named_in(t) or parse_free_text(t, what="current role"),
+        Step.ROLE: lambda t: role_named_in(t, vocab) or parse_free_text(t, what="current role"),
         Step.TARGET: lambda t: _read_target(t, catalog, vocab, from_button),
         Step.LEVEL: parse_level,
         Step.HOURS: parse_hours,
         Step.BUDGET: lambda t: None if t == "none" else parse_budget(t),
-        Step.PROVIDERS: _read_providers,
+        Step.PROVIDERS: lambda t: _read_providers(t, vocab),
         Step.TIMEZONE: parse_timezone,
         Step.NUDGES: parse_yes_no,
     }
@@ -152,12 +152,12 @@ def _read_target(text: str, catalog: Catalog, vocab: Vocabulary, from_button: bo
     )
 
 
-def _read_providers(text: str) -> list[str]:
+def _read_providers(text: str, vocab: Vocabulary) -> list[str]:
     if text == "any" or match_form(text).strip() in ("any", "no preference", "none", "no"):
         return []
     if text in PROVIDER_LABELS:
         return [text]
-    found = providers_named_in(text)
+    found = providers_named_in(text, vocab)
     if not found:
         raise InputError(
             'I don\'t know that provider. Try names like AWS, Microsoft, Google, Cisco or CompTIA, or "any".'

@@ -92,7 +92,7 @@ class ProfileFlow:
         # asked again. Steps that take any text cannot tell those from an answer by parsing, so they look first.
         readable = not from_button and raw != ob.SKIP and len(raw) <= MAX_TEXT_CHARS
         reading = await asyncio.to_thread(self.deps.advisor.read, raw) if readable else None
-        remark = reading is not None and reading.intent in _REMARKS and role_named_in(raw) is None
+        remark = reading is not None and reading.intent in _REMARKS and role_named_in(raw, catalog.vocabulary) is None
         asked = not from_button and (_is_question(raw) or remark)
         if asked and step in ob.FREE_TEXT_STEPS:
             return await self._answer_then_resume(user, raw, step, mode, state)

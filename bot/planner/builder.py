@@ -122,7 +122,7 @@ def _target(catalog: Catalog, vocab: Vocabulary, profile: Profile) -> _Target:
     occupation = _role_occupation(catalog, vocab, role) if role else None
     if occupation is not None:
         return _Target(occupation.title, occupation, occupation.domains[0])
-    named_fields = fields_named_in(role)
+    named_fields = fields_named_in(role, vocab)
     domain = profile.target_domain or (named_fields[0] if named_fields else None)
     if domain is None:
         if role:
@@ -145,7 +145,7 @@ def _target(catalog: Catalog, vocab: Vocabulary, profile: Profile) -> _Target:
 
 def resolve_target(catalog: Catalog, profile: Profile) -> tuple[str, Occupation | None, Domain | None]:
     """(label, occupation, domain) the plan leads to; raises PlanUnavailable when there is no target."""
-    target = _target(catalog, Vocabulary.from_catalog(catalog), profile)
+    target = _target(catalog, catalog.vocabulary, profile)
     return target.label, target.occupation, target.domain
 
 
@@ -197,26 +197,27 @@ def _alternative_groups(picks: Sequence[_Pick]) -> list[list[_Pick]]:
     return groups
 
 
-def _preferred_providers(profile: Profile) -> set[str]:
+def _preferred_providers(profile: Profile, vocab: Vocabulary) -> set[str]:
     """Provider keys the user prefers; "AWS" and "Amazon" both mean the same provider."""
-    return {provider_key(name) for name in profile.preferred_providers}
+    return {provider_key(name, vocab) for name in profile.preferred_providers}
 
 
-def _favourite(group: Sequence[_Pick], standing: _Standing, preferred: set[str]) -> _Pick:
+def _favourite(group: Sequence[_Pick], standing: _Standing, preferred: set[str], vocab: Vocabulary) -> _Pick:
     for held in (standing.completed, standing.started):
         for pick in group:
             if pick.credential.id in held:
                 return pick
-    return next((p for p in group if provider_key(p.credential.provider) in preferred), group[0])
+    return next((p for p in group if provider_key(p.credential.provider, vocab) in preferred), group[0])
 
 
 def _choose_alternatives(
-    groups: Sequence[Sequence[_Pick]], standing: _Standing, preferred: set[str], notes: _Notes
+    groups: Sequence[Sequence[_Pick]], standing: _Standing, profile: Profile, vocab: Vocabulary, notes: _Notes
 ) -> list[_Pick]:
     """One credential per group: the one already done or under way, else the preferred provider's, else the first."""
+    preferred = _preferred_providers(profile, vocab)
     chosen: list[_Pick] = []
     for group in groups:
-        pick = _favourite(group, standing, preferred)
+        pick = _favourite(group, standing, preferred, vocab)
         chosen.append(pick)
         for other in group:
             if other is not pick:
@@ -232,7 +233,7 @@ def _work_domains(catalog: Catalog, vocab: Vocabulary, current_role: str | None)
         return set()
     occupation = _role_occupation(catalog, vocab, current_role)
     found = set(occupation.domains) if occupation else set()
-    return found | set(fields_named_in(current_role, capital_it=False))
+    return found | set(fields_named_in(current_role, vocab, capital_it=False))
 
 
 def _skippable_for_experience(pick: _Pick, profile: Profile, work_domains: set[Domain], standing: _Standing) -> bool:
@@ -258,7 +259,7 @@ def _occupation_picks(
     notes: _Notes,
 ) -> list[_Pick]:
     picks = _pathway_picks(catalog, occupation, notes)
-    picks = _choose_alternatives(_alternative_groups(picks), standing, _preferred_providers(profile), notes)
+    picks = _choose_alternatives(_alternative_groups(picks), standing, profile, vocab, notes)
     picks = _without_done(picks, standing, notes)
     work_domains = _work_domains(catalog, vocab, profile.current_role)
     entry_steps = [p for p in picks if _skippable_for_experience(p, profile, work_domains, standing)]
@@ -322,7 +323,7 @@ def _domain_picks(catalog: Catalog, domain: Domain, profile: Profile, standing: 
     """
     start = (profile.level or Level.BEGINNER).rank
     experience = profile.experience_years or 0.0
-    preferred = _preferred_providers(profile)
+    preferred = _preferred_providers(profile, catalog.vocabulary)
     mentions = _pathway_mentions(catalog)
     pool = _domain_pool(catalog, domain, standing)
     chosen: list[Credential] = []
@@ -334,7 +335,7 @@ def _domain_picks(catalog: Catalog, domain: Domain, profile: Profile, standing: 
             c.primary_domain is not domain,
             abs(c.level.rank - start) + (1 if c.level.rank < start else 0),  # below your level fits worst
             c.experience_years > experience,
-            provider_key(c.provider) not in preferred,
+            provider_key(c.provider, catalog.vocabulary) not in preferred,
             sum(1 for p in c.prerequisite_ids if p not in held),
             -mentions.get(c.id, 0),
             study_hours(c),
@@ -455,7 +456,7 @@ def build_plan(
     progress: Mapping[str, StepStatus] | None = None,
 ) -> LearningPlan:
     """The week-by-week plan toward the profile's target role or field; raises PlanUnavailable without one."""
-    vocab = Vocabulary.from_catalog(catalog)
+    vocab = catalog.vocabulary
     target = _target(catalog, vocab, profile)
     standing = _Standing.of(profile, progress)
     notes = _Notes(list(target.notes))
