@@ -227,14 +227,14 @@ def quote_problem(item: str) -> str | None:
         return "is empty"
     if _LIST_MARKER.match(item):
         return "starts with a list marker; write a sentence, not a list item"
+    if "**" in item or "`" in item:
+        return "contains Markdown; quotable fields are plain text"
     if not (item[0].isupper() or item[0].isdigit()):
         return "does not start with a capital letter or a digit"
     if item.endswith(":"):
         return "ends with ':', which introduces a list instead of saying something"
     if not item.endswith((".", "!", "?")):
         return "does not end with '.', '!' or '?'"
-    if "**" in item or "`" in item:
-        return "contains Markdown; quotable fields are plain text"
     if "|" in item or "\n" in item:
         return "contains '|' or a line break, which the index cannot keep in a list"
     if _POINTS_ELSEWHERE.search(item) or _LEAD_IN.match(item):
