@@ -316,12 +316,12 @@ class _SwitchQuotes:
         fields = [d.value for d in (occupation.domains if occupation else facets.domains)]
         target = [(f.replace("-", " "), 1.0) for f in fields]
         if occupation is not None:
-            target += [(occupation.title, 1.0), *((skill, 0.5) for skill in occupation.core_skills)]
+            target += [(occupation.title, 1.0), *((skill, 0.3) for skill in occupation.core_skills)]
         # the guide is about the asker's current job throughout, so its words tell no item apart
         self.wanted = passages.wanted_terms(question, target, ignore=role or "")
         # the guide's other directions: a line about one of them is about someone else's switch
         others = sorted({d for c in sections for d in c.listed("domains")} - set(fields))
-        self.avoid = passages.wanted_terms("", ((d.replace("-", " "), 1.0) for d in others))
+        self.avoid = passages.wanted_terms("", ((d.replace("-", " "), 1.0) for d in others), ignore=role or "")
 
     def line(
         self, label: str, field: str, heading_word: str, count: int, sources: SourceList, for_target: bool = False
@@ -335,7 +335,7 @@ class _SwitchQuotes:
             return ""
         items = section.listed(field)
         if items:
-            said = " ".join(passages.best_items(items, self.wanted, count, self.avoid if for_target else None))
+            said = " ".join(passages.best_items(items, self.wanted, count, self.avoid, strict=for_target))
         else:
             said = passages.best_sentences(section.text, self.wanted, count)
         return f"{label}: {said} {sources.cite(section)}" if said else ""

@@ -317,20 +317,22 @@ def best_sentences(section_text: str, wanted: Wanted, count: int) -> str:
     return " ".join(s.text for s in pick(sentences, scores, count))
 
 
-def best_items(items: Sequence[str], wanted: Wanted, count: int, elsewhere: Wanted | None = None) -> list[str]:
+def best_items(items: Sequence[str], wanted: Wanted, count: int, elsewhere: Wanted, strict: bool = False) -> list[str]:
     """The `count` items that fit best, in their written order.
 
-    With `elsewhere` (the other directions a guide covers), an item about one of those and not about
-    what is wanted is left out, so that a nurse heading for data analysis is not told about the UX gap.
+    An item about `elsewhere` (the other directions a guide covers) ranks after the others; with
+    `strict`, one that says more about those than about what is wanted is left out, so that a nurse
+    heading for data analysis is not told about the UX gap.
     """
     terms = [stems(item) for item in items]
     weights = rarity(terms)
     fit = [wanted.score(t, weights) for t in terms]
-    off = [elsewhere.score(t - wanted.terms, weights) if elsewhere else 0.0 for t in terms]
-    # an item that says more about another direction than about this one is someone else's advice
-    keep = [i for i in range(len(items)) if off[i] == 0 or fit[i] > off[i]]
-    if elsewhere is not None and any(fit[i] > 0 for i in keep):
-        # where some items name the direction asked about, the others are about another one in other words
-        keep = [i for i in keep if fit[i] > 0]
-    order = sorted(keep, key=lambda i: (-(fit[i] - off[i]), i))[:count]
+    off = [elsewhere.score(t - wanted.terms, weights) for t in terms]
+    keep = list(range(len(items)))
+    if strict:
+        keep = [i for i in keep if off[i] == 0 or fit[i] > off[i]]
+        if any(fit[i] > 0 for i in keep):
+            # where some items name the direction asked about, the others are about another one in other words
+            keep = [i for i in keep if fit[i] > 0]
+    order = sorted(keep, key=lambda i: (-(fit[i] - off[i] / 2), i))[:count]
     return [items[i] for i in sorted(order)]
