@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 
 from ingest.loader import KnowledgeBase
-from ingest.schema import Credential, Guide, Occupation
+from ingest.schema import QUOTE_FIELDS, Credential, Guide, Occupation
 
 # Metadata values must be scalars in Chroma; lists are stored joined by this separator.
 LIST_SEPARATOR = "|"
@@ -146,6 +146,8 @@ def guide_chunks(guide: Guide) -> list[Chunk]:
                     "to_occupations": LIST_SEPARATOR.join(meta.to_occupations),
                     "keywords": LIST_SEPARATOR.join(meta.keywords),
                     "summary": meta.summary,
+                    # the sentences written to be quoted travel with every section, which the answer cites
+                    **{name: LIST_SEPARATOR.join(getattr(meta, name)) for name in QUOTE_FIELDS},
                 },
             )
         )

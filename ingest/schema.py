@@ -12,7 +12,15 @@ import re
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)]
 OnetCode = Annotated[str, StringConstraints(pattern=r"^\d{2}-\d{4}\.\d{2}$")]
@@ -202,8 +210,47 @@ class GuideKind(StrEnum):
     GUIDANCE = "guidance"
 
 
+# The short fields a career-switch guide offers to be quoted as they stand, one per part of the answer.
+SWITCH_QUOTE_FIELDS = ("strengths", "gaps", "portfolio_ideas", "pitfalls")
+QUOTE_FIELDS = (*SWITCH_QUOTE_FIELDS, "key_points")
+QUOTE_MIN_CHARS, QUOTE_MAX_CHARS = 40, 200
+QUOTES_MIN, QUOTES_MAX = 2, 4
+_LIST_MARKER = re.compile(r"^(?:[-*+\u2022]|\d+[.)])\s")
+# Words that point at text around the sentence, which a quote does not bring along.
+_POINTS_ELSEWHERE = re.compile(r"\b(?:these|the following|as follows)\b", re.IGNORECASE)
+_LEAD_IN = re.compile(r"^(?:this|that|it|such|for example|for instance|e\.g\.)\b", re.IGNORECASE)
+
+
+def quote_problem(item: str) -> str | None:
+    """Why a sentence cannot be quoted on its own, or None when it can."""
+    if not item:
+        return "is empty"
+    if _LIST_MARKER.match(item):
+        return "starts with a list marker; write a sentence, not a list item"
+    if "**" in item or "`" in item:
+        return "contains Markdown; quotable fields are plain text"
+    if not (item[0].isupper() or item[0].isdigit()):
+        return "does not start with a capital letter or a digit"
+    if item.endswith(":"):
+        return "ends with ':', which introduces a list instead of saying something"
+    if not item.endswith((".", "!", "?")):
+        return "does not end with '.', '!' or '?'"
+    if "|" in item or "\n" in item:
+        return "contains '|' or a line break, which the index cannot keep in a list"
+    if _POINTS_ELSEWHERE.search(item) or _LEAD_IN.match(item):
+        return "leans on text around it ('these', 'the following', 'For example', 'This'); it must stand on its own"
+    if not QUOTE_MIN_CHARS <= len(item) <= QUOTE_MAX_CHARS:
+        return f"is {len(item)} characters; a quotable sentence has {QUOTE_MIN_CHARS}-{QUOTE_MAX_CHARS}"
+    return None
+
+
 class GuideMeta(Strict):
-    """Front matter of a Markdown guide."""
+    """Front matter of a Markdown guide.
+
+    A career-switch guide carries short sentences written to be quoted as they stand (what the reader
+    already brings, the gap, portfolio ideas, pitfalls), because prose cut out of a section rarely reads
+    well alone. A guidance guide may carry `key_points` the same way.
+    """
 
     id: Slug
     title: NonEmpty
@@ -214,7 +261,42 @@ class GuideMeta(Strict):
     domains: list[Domain] = Field(default_factory=list)
     credentials: list[Slug] = Field(default_factory=list)
     keywords: list[NonEmpty] = Field(default_factory=list)
+    strengths: list[str] = Field(default_factory=list, description="What the reader already brings")
+    gaps: list[str] = Field(default_factory=list, description="What the reader still has to learn")
+    portfolio_ideas: list[str] = Field(default_factory=list, description="Projects that show the new skills")
+    pitfalls: list[str] = Field(default_factory=list, description="Mistakes to avoid")
+    key_points: list[str] = Field(default_factory=list, description="A guidance guide's main points")
     last_verified: dt.date
+
+    @field_validator(*QUOTE_FIELDS)
+    @classmethod
+    def _quotable(cls, items: list[str], info: ValidationInfo) -> list[str]:
+        guide = info.data.get("id", "this guide")
+        if len(items) > QUOTES_MAX:
+            raise ValueError(f"guide {guide}: {info.field_name} has {len(items)} items; at most {QUOTES_MAX}")
+        for number, item in enumerate(items, 1):
+            problem = quote_problem(item.strip())
+            if problem is not None:
+                raise ValueError(f"guide {guide}: {info.field_name} item {number} ({item!r}) {problem}")
+        return [item.strip() for item in items]
+
+    @model_validator(mode="after")
+    def _quotes_fit_the_kind(self) -> GuideMeta:
+        if self.kind is GuideKind.CAREER_SWITCH:
+            for name in SWITCH_QUOTE_FIELDS:
+                count = len(getattr(self, name))
+                if count < QUOTES_MIN:
+                    raise ValueError(
+                        f"guide {self.id}: a career-switch guide needs {QUOTES_MIN}-{QUOTES_MAX} {name} "
+                        f"(one quotable sentence each); it has {count}"
+                    )
+            if self.key_points:
+                raise ValueError(f"guide {self.id}: key_points belong to guidance guides; use the four switch fields")
+        else:
+            for name in SWITCH_QUOTE_FIELDS:
+                if getattr(self, name):
+                    raise ValueError(f"guide {self.id}: {name} belongs to career-switch guides only")
+        return self
 
 
 class GuideSection(Strict):

@@ -10,10 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.advisor import passages
 from bot.advisor.catalog import IndexedChunk
 from bot.advisor.models import DEFAULT_HOURS_PER_WEEK, Facets, Profile
 from bot.advisor.ranking import Candidate
-from bot.advisor.retrieval import tokenize
 from bot.advisor.sources import SourceList
 from ingest.chunking import cost_text, hours_text
 from ingest.corpus import UPCOMING_FIELDS
@@ -257,19 +257,17 @@ def compose_switch(
         else (facets.domains[0].value.replace("-", " ") if facets.domains else "your new field")
     )
     lines = [f"Moving {'from ' + role + ' ' if role else ''}into {target}: a realistic plan.", ""]
-    by_heading = {c.meta.get("heading", "").lower(): c for c in guide_sections}
-    transferable = _section(by_heading, "transferable")
-    if transferable is not None:
-        lines.append(
-            f"What you already bring: {_key_sentences(transferable.text, question, 2)} {sources.cite(transferable)}"
-        )
-    gap = _section(by_heading, "gap")
+    quotes = _SwitchQuotes(guide_sections, question, role, occupation, facets)
+    brings = quotes.line("What you already bring", "strengths", "transferable", 2, sources)
+    if brings:
+        lines.append(brings)
     if occupation is not None:
         lines.append(
             f"What the role needs: {', '.join(occupation.core_skills[:6])}. {sources.cite_occupation(occupation.id)}"
         )
-    if gap is not None:
-        lines.append(f"The gap to close: {_key_sentences(gap.text, question, 2)} {sources.cite(gap)}")
+    gap = quotes.line("The gap to close", "gaps", "gap", 2, sources, for_target=True)
+    if gap:
+        lines.append(gap)
     lines += [
         "",
         f"Your pathway (at {per_week:g} hours a week{', an assumption; tell me your hours for a firmer plan' if assumed else ''}):",
@@ -292,15 +290,59 @@ def compose_switch(
             f"Left out: {names}: first steps that your technical background most likely covers already."
             " Take it anyway if the field's basics are new to you."
         )
-    portfolio = _section(by_heading, "portfolio")
-    if portfolio is not None:
-        lines += ["", f"Portfolio idea: {_key_sentences(portfolio.text, question, 2)} {sources.cite(portfolio)}"]
-    pitfalls = _section(by_heading, "pitfall")
-    if pitfalls is not None:
-        lines.append(f"Watch out for: {_key_sentences(pitfalls.text, question, 1)} {sources.cite(pitfalls)}")
+    portfolio = quotes.line("Portfolio idea", "portfolio_ideas", "portfolio", 1, sources, for_target=True)
+    if portfolio:
+        lines += ["", portfolio]
+    pitfall = quotes.line("Watch out for", "pitfalls", "pitfall", 1, sources)
+    if pitfall:
+        lines.append(pitfall)
     if pathway:
         lines.append(_varies_note([c.credential for c in pathway[:4]]))
     return "\n".join(lines)
+
+
+class _SwitchQuotes:
+    """The parts of a career-switch guide quoted in a plan, chosen for the question and the target role.
+
+    Each part comes from the guide's field written to be quoted when it has one, else from the
+    sentences of its section that stand on their own, and cites that section either way.
+    """
+
+    def __init__(
+        self,
+        sections: Sequence[IndexedChunk],
+        question: str,
+        role: str | None,
+        occupation: Occupation | None,
+        facets: Facets,
+    ) -> None:
+        self.by_heading = {c.meta.get("heading", "").lower(): c for c in sections}
+        fields = [d.value for d in (occupation.domains if occupation else facets.domains)]
+        target = [(f.replace("-", " "), 1.0) for f in fields]
+        if occupation is not None:
+            target += [(occupation.title, 1.0), *((skill, 0.3) for skill in occupation.core_skills)]
+        # the guide is about the asker's current job throughout, so its words tell no item apart
+        self.wanted = passages.wanted_terms(question, target, ignore=role or "")
+        # the guide's other directions: a line about one of them is about someone else's switch
+        others = sorted({d for c in sections for d in c.listed("domains")} - set(fields))
+        self.avoid = passages.wanted_terms("", ((d.replace("-", " "), 1.0) for d in others), ignore=role or "")
+
+    def line(
+        self, label: str, field: str, heading_word: str, count: int, sources: SourceList, for_target: bool = False
+    ) -> str:
+        """One labelled line quoting the field (or its section's prose), cited to the section; '' without one.
+
+        `for_target` leaves out what is about another of the guide's directions only.
+        """
+        section = _section(self.by_heading, heading_word)
+        if section is None:
+            return ""
+        items = section.listed(field)
+        if items:
+            said = " ".join(passages.best_items(items, self.wanted, count, self.avoid, strict=for_target))
+        else:
+            said = passages.best_sentences(section.text, self.wanted, count)
+        return f"{label}: {said} {sources.cite(section)}" if said else ""
 
 
 def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | None:
@@ -311,34 +353,47 @@ def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | N
 
 
 def _key_sentences(text: str, question: str, count: int) -> str:
-    """The sentences of a section that best match the question, in their original order."""
-    # a chunk starts with its title line, which is a heading, not a sentence to quote
-    text = text.split("\n", 1)[1] if "\n" in text else text
-    body = " ".join(
-        line.strip().lstrip("-*0123456789. ").strip()
-        for line in text.splitlines()
-        if line.strip() and not line.startswith("#")
-    )
-    body = body.replace("**", "")
-    sentences = [s.strip() for s in _SENTENCE.split(body) if len(s.strip()) > 20]
-    if not sentences:
-        return first_sentence(body)
-    wanted = set(tokenize(question))
-    scored = sorted(range(len(sentences)), key=lambda i: (-len(wanted & set(tokenize(sentences[i]))), i))
-    keep = sorted(scored[:count])
-    return " ".join(sentences[i] for i in keep)
+    """The sentences of a section that best match the question and read on their own, in their original order."""
+    return passages.best_sentences(text, passages.wanted_terms(question), count)
+
+
+# How much a guidance section's place in the search results counts, against its words.
+_RETRIEVAL_PRIOR = (0.6, 0.3, 0.15)
 
 
 def compose_guidance(chunks: Sequence[IndexedChunk], question: str, sources: SourceList) -> str:
+    """An answer from guidance sections: the one on the aspect asked leads, the next ones add a point each."""
     if not chunks:
         return compose_unknown()
-    lead = chunks[0]
-    lines = [f"{_key_sentences(lead.text, question, 3)} {sources.cite(lead)}"]
-    extra = [c for c in chunks[1:3] if c.record_id != lead.record_id or c.id != lead.id]
-    if extra:
-        lines += ["", "Key points:"]
-        for chunk in extra:
-            lines.append(f"- {_key_sentences(chunk.text, question, 1)} {sources.cite(chunk)}")
+    wanted = passages.wanted_terms(question)
+    pool = [passages.quotable_sentences(c.text) for c in chunks]
+    weights = passages.rarity([passages.stems(s.text) for sentences in pool for s in sentences])
+    scored: list[tuple[float, int, list[float]]] = []
+    for rank, (chunk, sentences) in enumerate(zip(chunks, pool, strict=True)):
+        # a guide's opening section is headed by its title, which says what the whole guide is about
+        heading = passages.stems(chunk.meta.get("heading", "")) if chunk.meta.get("part", "0") != "0" else set()
+        bonus = passages.HEADING_WEIGHT * wanted.score(heading, weights)
+        scores = [wanted.score(passages.stems(s.text), weights) for s in sentences]
+        prior = _RETRIEVAL_PRIOR[rank] if rank < len(_RETRIEVAL_PRIOR) else 0.0
+        # a section on the aspect asked says something about it in more than one sentence
+        fit = bonus + sum(sorted(scores, reverse=True)[:2]) + prior if sentences else -1.0
+        scored.append((fit, rank, scores))
+    order = sorted((s for s in scored if s[0] >= 0), key=lambda s: (-s[0], s[1]))
+    if not order:
+        return compose_unknown()
+    _, lead_rank, lead_scores = order[0]
+    lead = chunks[lead_rank]
+    said = " ".join(s.text for s in passages.pick(pool[lead_rank], lead_scores, 3))
+    lines = [f"{said} {sources.cite(lead)}"]
+    points = []
+    for _, rank, scores in order[1:]:
+        best = passages.pick(pool[rank], scores, 1)
+        if best and best[0].text not in said:
+            points.append(f"- {best[0].text} {sources.cite(chunks[rank])}")
+        if len(points) == 2:
+            break
+    if points:
+        lines += ["", "Key points:", *points]
     return "\n".join(lines)
 
 

@@ -26,6 +26,10 @@ MAX_COMPARED = 4
 RELEVANT_SIMILARITY = 0.40
 
 
+# How many of the guide sections found a guidance answer chooses from, besides the best guide's other sections.
+GUIDANCE_FOUND = 3
+
+
 # Offered when a question names no field and nothing suggests one: the fields people ask about most.
 POPULAR_FIELDS = (Domain.CLOUD, Domain.DATA_ANALYTICS, Domain.CYBERSECURITY, Domain.SOFTWARE_DEVELOPMENT)
 
@@ -73,8 +77,8 @@ class AnswerPolicy:
         intent = u.intent
 
         if intent is Intent.GUIDANCE:
-            guides = _prefer_guidance(retrieved.guides)
-            return self._reply(question, u, composer.compose_guidance(guides[:3], question, sources), [], sources)
+            guides = self._guidance_candidates(_prefer_guidance(retrieved.guides))
+            return self._reply(question, u, composer.compose_guidance(guides, question, sources), [], sources)
 
         if intent in (Intent.CREDENTIAL_INFO, Intent.COMPARE):
             ids = u.referenced or facets.credential_ids
@@ -164,6 +168,18 @@ class AnswerPolicy:
         text = composer.compose_info(cred, successor, catalog.next_steps(cred.id), sources)
         # A retired credential is never recommended as such: its successor stands in its place.
         return self._reply(question, u, text, resolve_retired(catalog, [Candidate(cred)], [cred.id]), sources)
+
+    def _guidance_candidates(self, found: Sequence[IndexedChunk]) -> list[IndexedChunk]:
+        """The sections a guidance answer may draw on: the best found, then the rest of the best guide.
+
+        The search ranks sections by the question as a whole; the one on the aspect asked ("in terms of
+        cost") is often a sibling of the best hit, so the composer sees the whole of that guide.
+        """
+        candidates = list(found[:GUIDANCE_FOUND])
+        if candidates:
+            seen = {c.id for c in candidates}
+            candidates += [c for c in self.catalog.guide_chunks(candidates[0].record_id) if c.id not in seen]
+        return candidates
 
     def _switch_guides(self, u: Understanding, retrieved: Retrieved) -> list[IndexedChunk]:
         catalog = self.catalog
