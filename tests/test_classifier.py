@@ -10,6 +10,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.advisor import Advisor
 from bot.advisor.models import Intent
+from bot.advisor.spelling import credentials_spelled_like
+from bot.advisor.vocabulary import match_form
 from ingest.classifier import (
     NGRAM_RANGE,
     MessageClassifier,
@@ -125,7 +127,7 @@ def test_a_pay_question_is_a_career_question_answered_honestly(understanding_adv
 
 
 def test_a_credential_the_catalog_lacks_is_said_to_be_unknown(understanding_advisor: Advisor) -> None:
-    answer = understanding_advisor.answer("CIPT good for engineers?")
+    answer = understanding_advisor.answer("how hard is the eJPT exam")
     assert answer.intent is Intent.CREDENTIAL_INFO and not answer.recommendations
     assert "don't have that credential in my catalog" in answer.text
 
@@ -175,3 +177,28 @@ def test_a_question_about_a_credential_held_is_still_about_it(understanding_advi
     answer = understanding_advisor.answer("passed security+ last month, is it still valid in 2028?")
     assert answer.intent is Intent.CREDENTIAL_INFO
     assert [r.id for r in answer.recommendations] == ["comptia-security-plus"]
+
+
+def test_a_bare_name_counts_only_where_the_context_fits_it(understanding_advisor: Advisor) -> None:
+    # "SAP" is the ERP vendor here, not the code of AWS's Solutions Architect Professional exam
+    erp = understanding_advisor.answer("comparing SAP and Oracle ERP careers, which is better")
+    assert not erp.recommendations and "enterprise platforms" in erp.text
+    aws = understanding_advisor.answer("AWS SAA vs AWS SAP")
+    assert aws.intent is Intent.COMPARE
+    assert {r.id for r in aws.recommendations} >= {"aws-certified-solutions-architect-professional"}
+
+
+@pytest.mark.parametrize(
+    ("question", "meant"),
+    [
+        ("secruity plus exam cost", ["comptia-security-plus"]),
+        ("azure fundamentels worth it", ["microsoft-azure-fundamentals"]),
+        ("is the CCSK worth it for a cloud engineer", []),  # "cloud engineer" is not "cloudops engineer"
+        ("is security worth it", []),  # an ordinary word is not a typo of a name that contains it
+        ("cloud certs", []),  # nor is "cloud" one of "Cloud+"
+    ],
+)
+def test_misspelt_names_are_found_and_ordinary_words_are_not(
+    understanding_advisor: Advisor, question: str, meant: list[str]
+) -> None:
+    assert credentials_spelled_like(match_form(question), understanding_advisor.state.vocab) == meant

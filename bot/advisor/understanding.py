@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.advisor.amounts import Budget, budget_in, weekly_hours_in
 from bot.advisor.catalog import Catalog
-from bot.advisor.matching import fields_named_in, occupation_named_in, providers_named_in
+from bot.advisor.matching import fields_named_in, occupation_named_in, provider_key, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
 from bot.advisor.spelling import credentials_spelled_like
 from bot.advisor.vocabulary import Vocabulary, match_form
@@ -191,6 +191,38 @@ def _held_credentials(form: str, vocab: Vocabulary, named: list[str]) -> list[st
     return held
 
 
+# How sure the field reading must be to overrule a credential named by one bare word
+CONTEXT_FIELD_CONFIDENCE = 0.9
+
+
+def _shared_providers(named: list[str], catalog: Catalog, vocab: Vocabulary) -> list[str]:
+    keys = [provider_key(catalog.credentials[cid].provider, vocab) for cid in named]
+    return [key for key in set(keys) if keys.count(key) > 1]
+
+
+def _fits_context(
+    cid: str, form: str, context_providers: list[str], prediction: Prediction, catalog: Catalog, vocab: Vocabulary
+) -> bool:
+    """Whether a credential the question names is meant, given the rest of the question.
+
+    A name of two words or more, or with a digit in it, means its credential. One bare word may be
+    something else too ("SAP" is the ERP vendor and an AWS exam code): it counts unless the question is
+    surely about another field and does not name the credential's provider.
+    """
+    names = [name for name in vocab.forms_of_credential.get(cid, ()) if name in form]
+    if any(len(name.split()) > 1 or any(ch.isdigit() for ch in name) for name in names):
+        return True
+    credential = catalog.credentials[cid]
+    if provider_key(credential.provider, vocab) in context_providers:
+        return True
+    field, confidence = prediction.field
+    return not (
+        confidence >= CONTEXT_FIELD_CONFIDENCE
+        and field != NO_FIELD
+        and field not in {d.value for d in credential.domains}
+    )
+
+
 def _find_credentials(form: str, vocab: Vocabulary) -> list[str]:
     """Credential ids named in the question, longest name first, without overlapping matches."""
     hits = [
@@ -268,6 +300,10 @@ def understand(
     level = _find_level(form, vocab)
     budget = budget_in(text)
     providers = providers_named_in(text, vocab)
+    if prediction is not None:
+        # credentials of one provider named together give each other their context ("sap or saa first")
+        context = [*providers, *_shared_providers(named, catalog, vocab)]
+        named = [cid for cid in named if _fits_context(cid, form, context, prediction, catalog, vocab)]
     # words inside a credential's own name ("...for Becoming a Negotiator") say nothing about intent
     rest = form
     own_names = {name for cid in named for name in vocab.forms_of_credential.get(cid, ())}
