@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.advisor import Advisor
@@ -25,8 +26,19 @@ def build_advisor(settings: Settings) -> Advisor:
         client,
         embeddings,
         understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path),
-        vocabulary=settings.knowledge_dir / VOCABULARY_FILE,
+        vocabulary=word_lists_path(settings.knowledge_dir),
     )
+
+
+# The word lists that ship with the project, for a bot run where the knowledge folder is not at hand
+# (another working directory, an image holding only the index): the lists are part of the program.
+SHIPPED_VOCABULARY = Path(__file__).resolve().parent.parent / "knowledge" / VOCABULARY_FILE
+
+
+def word_lists_path(knowledge_dir: Path) -> Path:
+    """The knowledge folder's word lists, or the shipped ones when that folder has none."""
+    own = knowledge_dir / VOCABULARY_FILE
+    return own if own.is_file() or not SHIPPED_VOCABULARY.is_file() else SHIPPED_VOCABULARY
 
 
 def build_llm(settings: Settings) -> LLMAnswerer | None:

@@ -363,3 +363,12 @@ def test_names_are_derived_from_how_the_catalog_writes_a_provider(
 ) -> None:
     derived = derive_names(provider)
     assert (derived.key, derived.names) == (key, names)
+
+
+def test_a_bot_away_from_its_knowledge_folder_uses_the_shipped_word_lists(tmp_path: Path) -> None:
+    from bot.services import SHIPPED_VOCABULARY, word_lists_path
+
+    assert word_lists_path(tmp_path) == SHIPPED_VOCABULARY and SHIPPED_VOCABULARY.is_file()
+    own = tmp_path / "vocabulary.yaml"
+    own.write_text(SHIPPED_VOCABULARY.read_text(encoding="utf-8"), encoding="utf-8")
+    assert word_lists_path(tmp_path) == own  # a knowledge folder's own lists come first
