@@ -65,8 +65,9 @@ class KnowledgeBase:
         return len(self.credentials) + len(self.occupations) + len(self.guides)
 
 
-def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
-    """Follow a pydantic error location through the YAML node tree to a 1-based line."""
+def line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
+    """Follow an error location (a pydantic one, or any path of keys and indexes) through the YAML node tree
+    to a 1-based line, as far as it goes."""
     if node is None:
         return None
     line = node.start_mark.line + 1
@@ -76,7 +77,7 @@ def _line_of(node: yaml.Node | None, loc: Iterable[int | str]) -> int | None:
             child = node.value[part]
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
-                if key.value == part:
+                if key.value == str(part):
                     # an unknown key is best reported where the key stands
                     child = value
                     line = key.start_mark.line + 1
@@ -95,7 +96,7 @@ def _problems_from(
     for item in error.errors():
         loc = list(prefix) + list(item["loc"])
         field_name = ".".join(str(p) for p in item["loc"]) or "(record)"
-        problems.append(Problem(rel, _line_of(node, loc), field_name, item["msg"]))
+        problems.append(Problem(rel, line_of(node, loc), field_name, item["msg"]))
     return problems
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
+from ingest.loader import line_of
 from ingest.providers import provider_table
 from ingest.schema import Domain, Level
 from ingest.text import match_form
@@ -210,28 +211,7 @@ def catalog_problems(words: WordLists, providers: Iterable[str]) -> list[tuple[L
 
 
 def _describe(path: Path, tree: yaml.Node | None, loc: Location, message: str) -> str:
-    line = _line_of(tree, loc)
+    line = line_of(tree, loc)
     where = f"{path}:{line}" if line else str(path)
     entry = ".".join(str(part) for part in loc)
     return f"{where}: {entry}: {message}" if entry else f"{where}: {message}"
-
-
-def _line_of(node: Any, loc: Location) -> int | None:
-    """Follow a location through the YAML node tree to a 1-based line, as far as it goes."""
-    if node is None:
-        return None
-    line: int = node.start_mark.line + 1
-    for part in loc:
-        child = None
-        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    child, line = value, key.start_mark.line + 1
-                    break
-        if child is None:
-            return line
-        node = child
-        line = node.start_mark.line + 1
-    return line
