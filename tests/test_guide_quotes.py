@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from bot.advisor import Advisor, Intent, composer
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Facets
-from bot.advisor.passages import quotable_sentences
+from bot.advisor.passages import best_sentences, quotable_sentences, wanted_terms
 from bot.advisor.sources import SourceList
 from ingest.__main__ import main as ingest_main
 from ingest.loader import load_knowledge
@@ -240,16 +240,16 @@ def test_a_sentence_leaning_on_the_one_before_comes_only_with_it(catalog: Catalo
     assert leaning and leaning[0].leans_on is not None
     assert sentences[leaning[0].leans_on].text.startswith("Many people make the jump internally")
     # asked about exactly what the leaning sentence says, it is still quoted after the one it leans on
-    said = composer._key_sentences(gap.text, "are internal routes into clinical informatics faster?", 2)
+    said = best_sentences(gap.text, wanted_terms("are internal routes into clinical informatics faster?"), 2)
     assert said.startswith("Many people make the jump internally") and "These internal routes" in said
-    alone = composer._key_sentences(gap.text, "are internal routes into clinical informatics faster?", 1)
+    alone = best_sentences(gap.text, wanted_terms("are internal routes into clinical informatics faster?"), 1)
     assert not alone.startswith("These")
 
 
 def test_a_for_example_without_its_sentence_is_never_quoted(catalog: Catalog) -> None:
     gap = _section(catalog, "from-healthcare", "gap")
     for question in ["how do I describe my nursing work?", "is charge nurse a good title?", "discharge delays"]:
-        said = composer._key_sentences(gap.text, question, 1)
+        said = best_sentences(gap.text, wanted_terms(question), 1)
         assert said and not said.startswith("For example"), said
         assert not said.endswith(":")
     texts = [s.text for s in quotable_sentences(gap.text)]

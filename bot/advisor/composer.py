@@ -29,7 +29,6 @@ NO_PAY_FIGURES = (
     "I don't have pay figures I could stand behind yet, so I won't guess at salaries. "
     "What I can give you is the route into the role:"
 )
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
 @dataclass
@@ -39,7 +38,7 @@ class Composition:
 
 
 def first_sentence(text: str) -> str:
-    parts = _SENTENCE.split(" ".join(text.split()), maxsplit=1)
+    parts = passages.SENTENCE_BREAK.split(" ".join(text.split()), maxsplit=1)
     return parts[0] if parts else text
 
 
@@ -350,11 +349,6 @@ def _section(by_heading: dict[str, IndexedChunk], word: str) -> IndexedChunk | N
         if word in heading:
             return chunk
     return None
-
-
-def _key_sentences(text: str, question: str, count: int) -> str:
-    """The sentences of a section that best match the question and read on their own, in their original order."""
-    return passages.best_sentences(text, passages.wanted_terms(question), count)
 
 
 # How much a guidance section's place in the search results counts, against its words.

@@ -18,7 +18,7 @@ from functools import cache
 
 from bot.advisor.retrieval import tokenize
 
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 # A break after one of these is not the end of a sentence.
 _ABBREVIATION = re.compile(r"(?:\be\.g|\bi\.e|\betc|\bvs|\bapprox|\bincl|\bNo)\.$", re.IGNORECASE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
@@ -223,7 +223,7 @@ def _blocks(text: str) -> list[tuple[str, bool]]:
 
 def _split(block: str) -> list[str]:
     pieces: list[str] = []
-    for piece in _SENTENCE_BREAK.split(block):
+    for piece in SENTENCE_BREAK.split(block):
         if pieces and _ABBREVIATION.search(pieces[-1]):
             pieces[-1] = f"{pieces[-1]} {piece}"
         else:

@@ -89,6 +89,7 @@ def rank(
 ) -> list[Candidate]:
     """Order candidate credentials; retired ones are replaced by their successors."""
     wants = Wants.of(facets, profile, catalog.vocabulary)
+    builds_on = _next_steps_of_held(wants, catalog)
     pool: dict[str, Candidate] = {}
 
     def add(cred_id: str) -> Candidate | None:
@@ -126,7 +127,7 @@ def rank(
         score += _budget_fit(cand, wants)
         score += _time_fit(cand, wants)
         score += _experience_fit(cand, wants, intent)
-        score += _prerequisite_fit(cand, wants, catalog)
+        score += _prerequisite_fit(cand, builds_on, catalog)
         score += _below_what_is_held(cand, wants, catalog)
         score += _provider_fit(cand, wants, catalog.vocabulary)
         cand.score = score
@@ -211,12 +212,22 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
     return 0.0
 
 
-def _prerequisite_fit(cand: Candidate, wants: Wants, catalog: Catalog) -> float:
+def _next_steps_of_held(wants: Wants, catalog: Catalog) -> dict[str, list[str]]:
+    """Credential id -> the credentials held that it builds on, worked out once per ranking."""
+    builds_on: dict[str, list[str]] = {}
+    for held in sorted(wants.completed):
+        if held in catalog.credentials:
+            for step in catalog.next_steps(held):
+                builds_on.setdefault(step.id, []).append(held)
+    return builds_on
+
+
+def _prerequisite_fit(cand: Candidate, builds_on: dict[str, list[str]], catalog: Catalog) -> float:
     """The natural next step after a credential the person already holds."""
-    held = [cid for cid in wants.completed if cand.credential in catalog.next_steps(cid) and cid in catalog.credentials]
+    held = builds_on.get(cand.credential.id)
     if not held:
         return 0.0
-    names = ", ".join(catalog.credentials[cid].name for cid in held if cid in catalog.credentials)
+    names = ", ".join(catalog.credentials[cid].name for cid in held)
     cand.reasons.append(f"builds on {names}, which you already hold")
     return PREREQUISITE_HELD_BONUS
 
