@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from chromadb.api import ClientAPI
@@ -58,6 +58,14 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _refused(problems: Sequence[object], where: str = "") -> int:
+    """Report every problem of a file that cannot be indexed; the exit status of a refused run."""
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    print(f"{len(problems)} problem(s) found{where}; nothing was written.", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(
@@ -67,24 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kb = load_knowledge(args.knowledge)
     except KnowledgeError as error:
-        for problem in error.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) found; nothing was written.", file=sys.stderr)
-        return 1
+        return _refused(error.problems)
     try:
         corpus = Corpus.load_if_present(args.knowledge)
     except CorpusError as error:
-        for line in error.problems:
-            print(f"error: {line}", file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) found in the labelled corpus; nothing was written.", file=sys.stderr)
-        return 1
+        return _refused(error.problems, " in the labelled corpus")
     try:
         words = load_vocabulary_if_present(args.knowledge, (c.provider for c in kb.credentials.values()))
     except VocabularyError as error:
-        for line in error.problems:
-            print(f"error: {line}", file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) found in the vocabulary; nothing was written.", file=sys.stderr)
-        return 1
+        return _refused(error.problems, " in the vocabulary")
     chunks = build_chunks(kb)
     if args.check:
         print(
