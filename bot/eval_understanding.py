@@ -91,7 +91,8 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
 
 
 def _field_of(domains: Sequence[Domain], uncovered: str | None) -> str:
-    return domains[0].value if domains else uncovered or NO_FIELD
+    # a field the catalog lacks is what the answer is about: it says that field is not covered
+    return uncovered or (domains[0].value if domains else NO_FIELD)
 
 
 def understanding_table(results: dict[str, Any]) -> str:

@@ -13,6 +13,8 @@ from bot.advisor.catalog import Catalog
 from bot.advisor.models import Intent, Profile, Turn
 from bot.advisor.understanding import Understanding, understand
 from bot.advisor.vocabulary import Vocabulary
+from ingest.classifier import Prediction
+from ingest.corpus import NO_FIELD
 from ingest.schema import Domain, Level
 from tests.conftest import FIXTURE_KNOWLEDGE
 from tests.support.catalogs import catalog_of
@@ -394,3 +396,47 @@ def test_compare_two_ordinals(ask: Asker, cloud_turn: Turn) -> None:
     u = ask("compare the first and second one", history=[cloud_turn])
     assert u.intent is Intent.COMPARE
     assert u.referenced == CLOUD_ANSWER_IDS[:2]
+
+
+# -- the classifiers' reading against the rules' ------------------------------------------------
+
+
+def _reading(intent: str, field: str, intent_confidence: float = 0.95, field_confidence: float = 0.95) -> Prediction:
+    """A classifier reading made by hand, so that these tests pin the reconciling rules, not a model."""
+    return Prediction(intents={intent: intent_confidence, "guidance": 0.01}, fields={field: field_confidence})
+
+
+def test_a_confident_field_reading_comes_before_a_field_word(catalog: Catalog, vocab: Vocabulary) -> None:
+    # "networking" is read by the rules as the field; the person is after a security role
+    question = "networking events scare me, how do I still land a job defending company systems"
+    u = understand(question, catalog, vocab, prediction=_reading("career_switch", "cybersecurity"))
+    assert u.facets.domains[0] is Domain.CYBERSECURITY and Domain.NETWORKING in u.facets.domains
+
+
+def test_a_field_word_read_in_so_many_words_needs_a_surer_reading(catalog: Catalog, vocab: Vocabulary) -> None:
+    unsure = _reading("recommend", "project-management", field_confidence=0.55)
+    u = understand("agile certification for project managers", catalog, vocab, prediction=unsure)
+    assert u.facets.domains[0] is Domain.AGILE
+
+
+def test_a_remark_that_mentions_a_field_asks_nothing_about_it(catalog: Catalog, vocab: Vocabulary) -> None:
+    u = understand("ha, my cloud lab finally works", catalog, vocab, prediction=_reading("smalltalk", NO_FIELD))
+    assert u.intent is Intent.SMALLTALK and u.facets.domains == []
+
+
+def test_a_field_the_catalog_lacks_wins_over_a_stray_field_word(catalog: Catalog, vocab: Vocabulary) -> None:
+    question = "switching from teaching to corporate training in a networking company, how do i start"
+    u = understand(question, catalog, vocab, prediction=_reading("career_switch", "teaching-training"))
+    assert u.uncovered_field == "teaching-training" and u.facets.domains == []
+
+
+def test_a_named_target_role_keeps_its_fields(catalog: Catalog, vocab: Vocabulary) -> None:
+    question = "which cert for a security analyst who works in a hospital"
+    u = understand(question, catalog, vocab, prediction=_reading("recommend", "healthcare-it"))
+    assert u.uncovered_field is None and u.facets.domains[0] is Domain.CYBERSECURITY
+
+
+def test_named_credentials_are_never_turned_into_an_uncovered_field(catalog: Catalog, vocab: Vocabulary) -> None:
+    reading = _reading("credential_info", "healthcare-it")
+    u = understand("is AZ-900 worth it for a hospital", catalog, vocab, prediction=reading)
+    assert u.uncovered_field is None and u.facets.credential_ids == ["microsoft-azure-fundamentals"]

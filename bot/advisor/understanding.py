@@ -418,6 +418,7 @@ INTENT_CONFIDENCE = 0.5
 CONVERSATION_CONFIDENCE = 0.6
 NAMED_CONVERSATION_CONFIDENCE = 0.8
 FIELD_CONFIDENCE = 0.5
+# to put another field before one the rules read in so many words ("agile certification for project managers")
 FIELD_OVERRULE_CONFIDENCE = 0.7
 _DEFINITION = re.compile(r"^\s*(what|what's|whats)\s+(is|are|'s)?\s*(an?\s+)?[\w -]+\??\s*$", re.I)
 _CONVERSATION = {Intent.SMALLTALK, Intent.ABOUT_BOT, Intent.CANNOT_DO, Intent.OUT_OF_SCOPE}
@@ -443,27 +444,34 @@ ANSWERED_AS: dict[MessageIntent, Intent] = {
 def _reconcile(
     text: str, intent: Intent, facets: Facets, prediction: Prediction, catalog: Catalog
 ) -> tuple[Intent, str | None]:
-    """The intent and fields of the rules, corrected by the classifiers; and a field the catalog lacks."""
+    """The intent and fields of the rules, corrected by the classifiers; and a field the catalog lacks.
+
+    A confident field reading comes first: the rules see field words ("networking" in "do my LinkedIn
+    networking") where the classifier reads what is asked about. The rules' other fields stay behind it.
+    Named credentials keep their fields, and a named target role keeps its own.
+    """
     intent = _reconciled_intent(text, intent, facets, prediction)
-    field, field_confidence = prediction.field
-    if intent in _CONVERSATION or facets.credential_ids or field == NO_FIELD:
+    field, confidence = prediction.field
+    if confidence < (FIELD_OVERRULE_CONFIDENCE if facets.domains else FIELD_CONFIDENCE):
+        return intent, None
+    if field == NO_FIELD:
+        if intent in _CONVERSATION:
+            facets.domains = []  # a remark that mentions a field asks nothing about it
+        return intent, None
+    if facets.target_occupation and field not in {
+        d.value for d in catalog.occupations[facets.target_occupation].domains
+    }:
         return intent, None
     if field not in Domain._value2member_map_:  # a field the catalog has no credentials for yet
-        if facets.domains or field_confidence < FIELD_CONFIDENCE:
+        if facets.credential_ids:
             return intent, None
+        facets.domains = []
+        if intent in _CONVERSATION:
+            return intent, field
         # the rules cannot read a question about a field they have no words for; the classifier can
         return _confident_reading(prediction) or intent, field
     domain = Domain(field)
-    if not facets.domains and field_confidence >= FIELD_CONFIDENCE:
-        facets.domains = [domain]
-    elif (
-        facets.domains
-        and facets.domains[0] != domain
-        and field_confidence >= FIELD_OVERRULE_CONFIDENCE
-        # a named target role keeps its own fields: the classifier only reorders within them
-        and (not facets.target_occupation or domain in catalog.occupations[facets.target_occupation].domains)
-    ):
-        facets.domains = [domain, *[d for d in facets.domains if d != domain]]
+    facets.domains = [domain, *[d for d in facets.domains if d != domain]]
     return intent, None
 
 
