@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,19 @@ def _in_match_form(phrase: str) -> str:
 Phrase = Annotated[str, AfterValidator(_in_match_form)]
 
 
+class Aspect(StrEnum):
+    """What a question about one credential wants to know first."""
+
+    ELIGIBILITY = "eligibility"
+    JOB = "job"
+    WORTH = "worth"
+    STATUS = "status"
+    COST = "cost"
+    DURATION = "duration"
+    DIFFICULTY = "difficulty"
+    RENEWAL = "renewal"
+
+
 class WordLists(BaseModel):
     """The file's content; see the comments in knowledge/vocabulary.yaml for what each list is for."""
 
@@ -55,6 +69,7 @@ class WordLists(BaseModel):
     credential_filler: tuple[Phrase, ...]
     vendor_prefixes: tuple[Phrase, ...]
     level_suffixes: tuple[Phrase, ...]
+    aspects: dict[Aspect, tuple[Phrase, ...]] = {}
 
     def level_words(self, level: Level) -> tuple[str, ...]:
         return self.levels.get(level, ())
@@ -119,6 +134,7 @@ def rule_problems(words: WordLists) -> list[tuple[Location, str]]:
         *((("fields", d.value), p) for d, p in words.fields.items()),
         *((("levels", lv.value), p) for lv, p in words.levels.items()),
         *((("providers", key), names) for key, names in words.providers.items()),
+        *((("aspects", a.value), p) for a, p in words.aspects.items()),
         *(((name,), getattr(words, name)) for name in _PLAIN_LISTS),
     ]
     for loc, phrases in lists:
@@ -130,6 +146,7 @@ def rule_problems(words: WordLists) -> list[tuple[Location, str]]:
     problems += _shared_phrase_problems(words)
     problems += _overlap_problems("levels", {level.value: phrases for level, phrases in words.levels.items()}, "level")
     problems += _overlap_problems("providers", dict(words.providers), "provider key")
+    problems += _overlap_problems("aspects", {a.value: phrases for a, phrases in words.aspects.items()}, "aspect")
     level_words = {p for phrases in words.levels.values() for p in phrases}
     for index, phrase in enumerate(words.level_answers):
         if phrase in level_words:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.advisor.amounts import USD_PER_UNIT, budget_in, weekly_hours_in
+from bot.advisor.amounts import USD_PER_UNIT, budget_in, experience_years_in, weekly_hours_in
 from ingest.corpus import Corpus, LabelledMessage
 from tests.conftest import REAL_KNOWLEDGE
 
@@ -36,3 +36,27 @@ def test_most_stated_weekly_hours_are_read_and_none_are_invented(messages: list[
     invented = [m.text for m in messages if m.facets.hours_per_week is None and weekly_hours_in(m.text) is not None]
     assert len(stated) >= 40 and read / len(stated) >= 0.9, f"{read} of {len(stated)}"
     assert len(invented) <= len(messages) // 200, invented
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("PMP vs CAPM for someone with 2 years of experience?", 2.0),
+        ("can I take the CISSP with 2 years in IT", 2.0),
+        ("I'm 38, 3 yrs leading projects", 3.0),
+        ("18 months of experience in help desk", 1.5),
+        ("5+ years in IT support", 5.0),
+        ("been doing this for 6 years", 6.0),
+        ("I've worked 4 years at a bank", 4.0),
+        ("no experience at all, which cert?", 0.0),
+        ("a few years of experience", 3.0),
+        ("i am 15 years old", None),  # an age
+        ("3 years ago I quit", None),
+        ("in 2 years I want to be a developer", None),  # a plan
+        ("is the CCNA valid for 3 years?", None),  # a validity
+        ("renew every 3 years", None),
+        ("which cert for cloud", None),
+    ],
+)
+def test_experience_as_people_write_it(text: str, years: float | None) -> None:
+    assert experience_years_in(text) == years

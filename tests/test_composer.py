@@ -124,8 +124,34 @@ def test_compare_verdict_follows_the_profile_level(fixture_advisor: Advisor) -> 
     question = "Compare CompTIA Security+ and CISSP"
     beginner = _line(fixture_advisor.answer(question, Profile(level="beginner")).text, "Verdict: ")
     advanced = _line(fixture_advisor.answer(question, Profile(level="advanced")).text, "Verdict: ")
-    assert "CompTIA Security+ is the better fit" in beginner
+    # a beginner cannot sit the CISSP yet (it asks for five years): the verdict says so instead of picking it
+    assert "CompTIA Security+ is the one you can sit now" in beginner and "at least 5 years" in beginner
     assert "CISSP (Certified Information Systems Security Professional) is the better fit" in advanced
+
+
+@pytest.mark.parametrize(
+    ("question", "verdict"),
+    [
+        (
+            "CompTIA Security+ vs CISSP for someone with 2 years of experience?",
+            ["CompTIA Security+ is the one you can sit now", "at least 5 years", "about 3 years away"],
+        ),
+        (
+            "CompTIA Security+ or CISSP, I have 18 months in IT",
+            ["CompTIA Security+ is the one you can sit now", "about 3.5 years away"],
+        ),
+        (
+            "CompTIA Security+ vs CISSP, I have 7 years in security",
+            ["you meet what ISC2 CISSP (Certified Information Systems Security Professional) asks for"],
+        ),
+    ],
+)
+def test_compare_verdict_follows_the_experience_stated(
+    fixture_advisor: Advisor, question: str, verdict: list[str]
+) -> None:
+    said = _line(fixture_advisor.answer(question).text, "Verdict: ")
+    assert all(part in said for part in verdict), said
+    assert "advanced level" not in said  # years of experience are not a level
 
 
 def test_compare_lists_prerequisites_as_recorded(fixture_advisor: Advisor) -> None:
@@ -390,3 +416,29 @@ def test_a_fixed_price_is_not_shown_as_a_range(fixture_advisor: Advisor) -> None
     assert f"Cost: {amount} {cred.cost.currency}" in answer.text
     assert f"{amount}-{amount}" not in answer.text
     assert "check the provider" in answer.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("can I take the CISSP with 2 years in IT?", "Not yet: it asks for at least 5 years of work experience"),
+        ("could I sit the CISSP? I have 6 years of experience", "Yes, going by experience"),
+        ("what are the CISSP requirements", "Only with experience: it asks for at least 5 years"),
+        ("Is CompTIA Security+ worth it?", "It depends on the role you want"),
+        ("Is CompTIA Security+ enough to get a job?", "Not on its own, as a rule"),
+        ("how much does the CISSP cost", "It costs"),
+        ("how much time does AZ-900 take, I have 4 hours a week", "Plan on"),
+        ("how hard is the CISSP", "It is an advanced-level certification"),
+        ("does CompTIA Security+ expire?", "Valid for"),
+    ],
+)
+def test_a_question_about_one_credential_is_answered_first(fixture_advisor: Advisor, question: str, first: str) -> None:
+    answer = fixture_advisor.answer(question)
+    assert answer.intent is Intent.CREDENTIAL_INFO
+    assert answer.text.startswith(first), answer.text[:200]
+    assert "Status: active" in answer.text  # then the facts, as for any question about a credential
+
+
+def test_a_plain_question_about_a_credential_gets_the_facts_alone(fixture_advisor: Advisor) -> None:
+    answer = fixture_advisor.answer("tell me about the CISSP")
+    assert answer.text.startswith("ISC2 CISSP")

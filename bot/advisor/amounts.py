@@ -1,5 +1,5 @@
-"""Budgets and weekly study time as people write them: "100 bucks", "€200", "no money", "3-4 hrs a week",
-"an hour a day", "a few hours on weekends".
+"""Budgets, weekly study time and work experience as people write them: "100 bucks", "€200", "no money",
+"3-4 hrs a week", "an hour a day", "a few hours on weekends", "2 yrs of experience", "18 months in IT".
 
 Amounts in other currencies are turned into US dollars, the currency the catalog's prices are in, at
 rough rates: they only decide which credentials fit a budget, never a price shown to anyone.
@@ -179,3 +179,44 @@ def _quantity(match: re.Match[str]) -> float:
         high = float(match.group("high")) if match.group("high") else low
         return (low + high) / 2
     return _QUANTITY_WORDS[match.group("word").lower()]
+
+
+# -- work experience ----------------------------------------------------------------------------------
+
+_YEARS_WORD = r"(?P<unit>years?|yrs?|y|months?|mos?)\b"
+# a span of time is experience when it is said to be: "2 years of experience", "5 yrs in IT", "3 years as a
+# coordinator", "18 months leading projects", "with 4 years", "I've been doing this for 6 years"
+_EXPERIENCE_AFTER = re.compile(
+    rf"(?:{_QUANTITY})\+?\s*+{_YEARS_WORD}\s*(?:of\s+)?(?:\w+\s+)?(?:experience|exp\b|xp\b|work\w*|in\b|as\b|at\b|"
+    r"leading|managing|running|doing|professional|hands[- ]on|industry|field)",
+    re.I,
+)
+_EXPERIENCE_BEFORE = re.compile(
+    rf"\b(?:with|have|having|got|after|been \w+ (?:for )?|for|spent)\s+(?:about |around |almost |over |nearly |~)?"
+    rf"(?:{_QUANTITY})\+?\s*+{_YEARS_WORD}(?!\s*(?:old|ago|from now|later|to go|left)\b)",
+    re.I,
+)
+_NO_EXPERIENCE = re.compile(
+    r"\b(no|zero|without(?: any)?|0|never had any|don'?t have any|not much|little to no) (?:work |real |prior |relevant )?"
+    r"(?:experience|exp|xp)\b",
+    re.I,
+)
+# "in 2 years", "valid for 3 years", "3 years ago": spans of time that are not experience
+_NOT_EXPERIENCE_BEFORE = re.compile(
+    r"\b(in|within|valid(?: for)?|lasts?(?: for)?|expires? (?:in|after)|every)\s+$", re.I
+)
+MONTHS_A_YEAR = 12.0
+
+
+def experience_years_in(text: str) -> float | None:
+    """Years of work experience a message says the person has, if it says so ("no experience" is 0)."""
+    if _NO_EXPERIENCE.search(text):
+        return 0.0
+    for pattern in (_EXPERIENCE_AFTER, _EXPERIENCE_BEFORE):
+        for match in pattern.finditer(text):
+            start = match.start("low") if match.group("low") else match.start("word")
+            if _NOT_EXPERIENCE_BEFORE.search(text[:start]):
+                continue
+            amount = _quantity(match)
+            return amount / MONTHS_A_YEAR if match.group("unit").lower().startswith("m") else amount
+    return None

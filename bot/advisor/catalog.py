@@ -122,6 +122,10 @@ class Catalog:
                     following.append(nxt)
         return following
 
+    def occupations_using(self, credential_id: str) -> list[Occupation]:
+        """Occupations whose pathway includes this credential."""
+        return [o for o in self.occupations.values() if any(s.credential == credential_id for s in o.pathway)]
+
     def names_of(self, credential: Credential) -> list[str]:
         """Every folded way of naming a credential: name, codes, aliases."""
         return [fold(n) for n in [credential.name, *credential.codes, *credential.aliases] if fold(n)]

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 from bot.advisor import passages
 from bot.advisor.catalog import IndexedChunk
+from bot.advisor.eligibility import eligibility, years_text
 from bot.advisor.models import DEFAULT_HOURS_PER_WEEK, Facets, Profile
 from bot.advisor.ranking import Candidate
 from bot.advisor.sources import SourceList
 from ingest.chunking import cost_text, hours_text
 from ingest.corpus import UPCOMING_FIELDS
-from ingest.schema import Credential, Occupation, Status
+from ingest.schema import Credential, Level, Occupation, Status
+from ingest.vocabulary import Aspect
 
 CAPABILITIES = (
     "I help you choose certifications and micro-credentials and plan a career switch: ask me which "
@@ -172,10 +174,31 @@ def _left_out_note(compared: int, left_out: Sequence[Credential]) -> str:
     )
 
 
+def stated_experience(facets: Facets, profile: Profile | None) -> float | None:
+    """Years of experience from the question, else from the profile; None when neither says."""
+    if facets.experience_years is not None:
+        return facets.experience_years
+    return profile.experience_years if profile else None
+
+
 def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | None) -> str:
     level = facets.level or (profile.level if profile else None)
     budget = facets.budget_usd if facets.budget_usd is not None else (profile.budget_usd if profile else None)
     active = [c for c in creds if c.status is Status.ACTIVE] or list(creds)
+    have = stated_experience(facets, profile)
+    if have is None and level is Level.BEGINNER:
+        have = 0.0  # a beginner has not yet worked the years some of these ask for
+    out_of_reach = [c for c in active if eligibility(c, have).short_of_experience]
+    if out_of_reach:
+        return _experience_verdict(active, out_of_reach, have or 0.0, facets.experience_years is not None)
+    demanding = [c for c in active if c.experience_years]
+    if facets.experience_years is not None and demanding and len(demanding) < len(active):
+        best = max(demanding, key=lambda c: (c.level.rank, c.experience_years))
+        return (
+            f"with {years_text(facets.experience_years)} of experience you meet what {best.name} asks for "
+            f"({years_text(best.experience_years)}, if that experience is of the kind its prerequisites describe), "
+            "so it is the one that goes further."
+        )
     if level is not None:
         best = min(active, key=lambda c: (abs(c.level.rank - level.rank), c.cost.min))
         return f"at your {level.value} level, {best.name} is the better fit ({best.level.value} level)."
@@ -197,11 +220,116 @@ def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | Non
     )
 
 
+def _experience_verdict(
+    active: Sequence[Credential], out_of_reach: Sequence[Credential], have: float, stated: bool
+) -> str:
+    """A verdict that never picks what the person cannot sit yet, and says when they could."""
+    if not stated:
+        experience = "as a beginner"
+    elif have:
+        experience = f"with {years_text(have)} of experience"
+    else:
+        experience = "with no work experience yet"
+    later = "; ".join(
+        f"{c.name} asks for at least {years_text(c.experience_years)}, so it is about "
+        f"{years_text(eligibility(c, have).years_to_go)} away (see its prerequisites for which experience counts)"
+        for c in out_of_reach
+    )
+    open_now = [c for c in active if c not in out_of_reach]
+    if not open_now:
+        return f"{experience}, none of these is open to you yet: {later}."
+    best = max(open_now, key=lambda c: (c.level.rank, -c.cost.min))
+    return f"{experience}, {best.name} is the one you can sit now. {later[0].upper()}{later[1:]}."
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question about one credential asks first, and what the answer to it can lean on."""
+
+    aspect: Aspect
+    question: str
+    have_years: float | None = None  # experience the person stated, if any
+    hours_per_week: float | None = None
+    roles: Sequence[Occupation] = ()  # occupations whose pathway includes the credential
+
+
+def answer_first(cred: Credential, successor: Credential | None, asked: Asked) -> str:
+    """The direct answer to what was asked ("is it worth it?", "can I sit it?"), before the facts."""
+    aspect = asked.aspect
+    level = f"{cred.level.value}-level {cred.credential_type.value.replace('-', ' ')}"
+    if cred.status is Status.RETIRED and aspect is not Aspect.RENEWAL:
+        return "No longer: it was retired" + (f", and {successor.name} replaces it." if successor else ".")
+    if aspect is Aspect.ELIGIBILITY:
+        return _eligibility_answer(cred, asked.have_years)
+    if aspect is Aspect.STATUS:
+        return f"Yes, it is still offered (as of {cred.last_verified.isoformat()})."
+    if aspect is Aspect.COST:
+        return f"It costs {cost_line(cred)}."
+    if aspect is Aspect.DURATION:
+        said = f"Plan on {hours_text(cred)} of study"
+        if asked.hours_per_week:
+            said += f"; at {asked.hours_per_week:g} hours a week that is about {_weeks(cred.hours.max, asked.hours_per_week)} weeks"
+        return said + "."
+    if aspect is Aspect.DIFFICULTY:
+        said = f"It is {_a(level)}: most people need {hours_text(cred)} of study"
+        if cred.experience_years:
+            said += f", and it asks for at least {years_text(cred.experience_years)} of work experience first"
+        return said + "."
+    if aspect is Aspect.RENEWAL:
+        return cred.renewal
+    roles = ", ".join(o.title.lower() for o in asked.roles[:3])
+    path = f" on the way to roles such as {roles}" if roles else ""
+    if aspect is Aspect.JOB:
+        return (
+            f"Not on its own, as a rule: it is {_a(level)}{path}, and employers look for evidence beyond a "
+            "certificate, such as projects and experience, so plan to pair it with some."
+        )
+    return (
+        f"It depends on the role you want: it is {_a(level)}{path}, for {cost_text(cred)} and {hours_text(cred)} "
+        "of study. It is worth it where job ads for your target role ask for it."
+    )
+
+
+def _a(phrase: str) -> str:
+    return ("an " if phrase[:1].lower() in "aeiou" else "a ") + phrase
+
+
+def _eligibility_answer(cred: Credential, have: float | None) -> str:
+    required = cred.experience_years
+    if required:
+        standing = eligibility(cred, have)
+        asks = f"it asks for at least {years_text(required)} of work experience"
+        if standing.short_of_experience and have is not None:
+            return (
+                f"Not yet: {asks}, and you mention {years_text(have)}, so about "
+                f"{years_text(standing.years_to_go)} to go. The prerequisites below say which experience counts."
+            )
+        if have is not None:
+            return (
+                f"Yes, going by experience: {asks}, and you mention {years_text(have)}. "
+                "The prerequisites below say which experience counts."
+            )
+        return f"Only with experience: {asks}. {cred.prerequisites[0] if cred.prerequisites else ''}".strip()
+    # records write "None." or "None; <advice>" when nothing is required
+    required_first = [p for p in cred.prerequisites if not re.match(r"none\b", p, re.I)]
+    if required_first:
+        return "There is no work-experience requirement; it does ask for: " + "; ".join(required_first)
+    advice = [re.sub(r"^none\b[^;:]*[;:]\s*", "", p, flags=re.I) for p in cred.prerequisites]
+    advice = [a[:1].upper() + a[1:] for a in advice if a and not re.match(r"none\b", a, re.I)]
+    return " ".join(["Yes: it has no formal prerequisites, so anyone can sit it.", *advice])
+
+
 def compose_info(
-    cred: Credential, successor: Credential | None, following: Sequence[Credential], sources: SourceList
+    cred: Credential,
+    successor: Credential | None,
+    following: Sequence[Credential],
+    sources: SourceList,
+    asked: Asked | None = None,
 ) -> str:
     cite = sources.cite_credential(cred.id)
     lines = [f"{cred.name} ({cred.provider}) {cite}"]
+    if asked is not None:
+        lines = [answer_first(cred, successor, asked), "", *lines]
     if cred.status is Status.RETIRED:
         if successor is not None:
             lines.append(

@@ -73,6 +73,7 @@ class Facets(BaseModel):
     target_occupation: str | None = None
     credential_ids: list[str] = Field(default_factory=list)
     held_ids: list[str] = Field(default_factory=list, description="credentials the person says they already hold")
+    experience_years: float | None = Field(default=None, description="work experience the question states")
 
 
 class Turn(BaseModel):

@@ -26,6 +26,7 @@ OVER_BUDGET_PENALTY = 0.9
 NOT_FREE_PENALTY = 1.2
 TOO_LONG_PENALTY = 0.3
 EXPERIENCE_PENALTY = 0.5
+CANNOT_SIT_YET_PENALTY = 2.0  # more than any fit bonus short of being named: never recommend what cannot be sat yet
 PROVIDER_BONUS = 0.45
 VENDOR_NEUTRAL_PENALTY = 0.45
 GUIDE_MENTION_BONUS = 0.25
@@ -67,7 +68,9 @@ class Wants:
             hours_per_week=facets.hours_per_week or profile.hours_per_week,
             providers=facets.providers or [provider_key(p, vocab) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
-            experience_years=profile.experience_years,
+            experience_years=facets.experience_years
+            if facets.experience_years is not None
+            else profile.experience_years,
             completed=frozenset([*profile.completed, *facets.held_ids]),
             technical_background=facets.technical_background,
         )
@@ -208,6 +211,8 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
         starting_over = intent is Intent.CAREER_SWITCH and not wants.technical_background
         have = 0.0 if (wants.level is Level.BEGINNER or starting_over) else None
     if have is not None and have < required:
+        if wants.experience_years is not None:
+            return -CANNOT_SIT_YET_PENALTY  # the person said how much they have: they cannot sit it yet
         return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
     return 0.0
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from bot.advisor.amounts import Budget, budget_in, weekly_hours_in
+from bot.advisor.amounts import Budget, budget_in, experience_years_in, weekly_hours_in
 from bot.advisor.catalog import Catalog
 from bot.advisor.matching import fields_named_in, occupation_named_in, provider_key, providers_named_in
 from bot.advisor.models import Facets, Intent, Profile, Turn
@@ -19,6 +19,7 @@ from bot.advisor.vocabulary import Vocabulary, match_form
 from ingest.classifier import Prediction
 from ingest.corpus import NO_FIELD, MessageIntent
 from ingest.schema import Domain, Level
+from ingest.vocabulary import Aspect
 
 _INJECTION = re.compile(
     r"ignore (all |any |the )?(previous|prior|above|earlier) (instructions|prompts?|rules)"
@@ -156,6 +157,7 @@ class Understanding:
     uncovered_field: str | None = None  # a field the person asks about that the catalog has no credentials for
     field_guesses: list[Domain] = field(default_factory=list)  # covered fields the classifier finds likeliest
     asks_pay: bool = False  # a question about pay, answered for now by the route into the role
+    aspect: Aspect | None = None  # what a question about one credential wants to know first
 
 
 def asks_for_guidance(text: str) -> bool:
@@ -252,6 +254,17 @@ def _find_level(form: str, vocab: Vocabulary) -> Level | None:
     return None
 
 
+def _find_aspect(form: str, vocab: Vocabulary) -> Aspect | None:
+    """What the question asks first: the aspect of its longest phrase, then of the one said first."""
+    found = [
+        (-len(phrase), form.find(f" {phrase} "), aspect)
+        for aspect, phrases in vocab.words.aspects.items()
+        for phrase in phrases
+        if f" {phrase} " in form
+    ]
+    return min(found)[2] if found else None
+
+
 def _is_level_word(text: str, vocab: Vocabulary) -> bool:
     """'I'm a beginner' says how far along someone is, not what they do."""
     form = match_form(text).strip()
@@ -339,6 +352,7 @@ def understand(
         budget_usd=budget.usd if budget else None,
         free_only=bool(budget and budget.free_only),
         hours_per_week=weekly_hours_in(text),
+        experience_years=experience_years_in(text),
         providers=providers,
         vendor_neutral=bool(_NEUTRAL.search(text)),
         current_role=role,
@@ -395,6 +409,7 @@ def understand(
         and prediction is not None
         and prediction.intent[0] == MessageIntent.PAY
         and prediction.intent[1] >= INTENT_CONFIDENCE,
+        aspect=_find_aspect(form, vocab),
     )
 
 
@@ -552,7 +567,7 @@ def _ordinal_reference(form: str, last: Turn | None) -> list[str]:
 def _inherit(facets: Facets, previous: Facets) -> Facets:
     """A follow-up keeps what the last turn asked for unless it says otherwise."""
     merged = previous.model_copy()
-    for name in ("level", "budget_usd", "hours_per_week", "current_role", "target_occupation"):
+    for name in ("level", "budget_usd", "hours_per_week", "experience_years", "current_role", "target_occupation"):
         value = getattr(facets, name)
         if value is not None:
             setattr(merged, name, value)
