@@ -428,10 +428,12 @@ def _field_guesses(prediction: Prediction | None) -> list[Domain]:
 # How sure the classifiers must be before their reading replaces the rules'. Chosen on the validation
 # file. The classifiers read intent far better than the rules on messages nobody wrote rules for; the
 # rules keep what they read exactly: credential names, ordinals, follow-ups, and the facets.
-INTENT_CONFIDENCE = 0.5
-# Turning a question away (out of scope, small talk) costs more than answering it, so it takes more.
-CONVERSATION_CONFIDENCE = 0.6
-NAMED_CONVERSATION_CONFIDENCE = 0.8
+INTENT_CONFIDENCE = 0.3
+# A conversational reply instead of an answer about credentials takes more, even when a credential is
+# named ("book my AZ-900 exam" asks for what the bot cannot do); a refusal, or "I don't know that
+# credential", takes the most.
+CONVERSATION_CONFIDENCE = 0.5
+REFUSAL_CONFIDENCE = 0.6
 FIELD_CONFIDENCE = 0.5
 # to put another field before one the rules read in so many words ("agile certification for project managers")
 FIELD_OVERRULE_CONFIDENCE = 0.7
@@ -517,12 +519,15 @@ def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Pr
     label, confidence = prediction.intent
     named = len(facets.credential_ids)
     if said in _CONVERSATION:
-        # "book my AZ-900 exam" names a credential and still asks for what the bot cannot do
-        needed = NAMED_CONVERSATION_CONFIDENCE if named else CONVERSATION_CONFIDENCE
-        if intent is Intent.OUT_OF_SCOPE and said is not Intent.OUT_OF_SCOPE:
+        needed = CONVERSATION_CONFIDENCE
+        if said is Intent.OUT_OF_SCOPE:
+            needed = REFUSAL_CONFIDENCE
+        elif intent is Intent.OUT_OF_SCOPE:
             # the rules found nothing to answer: a friendly reply costs less than a refusal
             needed = INTENT_CONFIDENCE
         return said if confidence >= needed else intent
+    if said is Intent.CREDENTIAL_INFO and not named and confidence < REFUSAL_CONFIDENCE:
+        return intent  # with no name found, the answer would be "I don't know that credential": be sure first
     if named and intent is Intent.COMPARE and label != MessageIntent.JOB_AD:
         # credentials named and weighed against each other: the surest signal there is; a pasted job ad
         # names several too, and asks what to take for the job
