@@ -1,7 +1,8 @@
 """Scoring the understanding step on a file of labelled messages (the corpus format of ingest/corpus.py).
 
-Three readers side by side: the rules alone (the baseline), the classifiers alone, and the advisor
-(rules and classifiers reconciled, as questions are really read). Intents are scored per label with
+Readers side by side: two retrieval baselines that read a field only (the primary field of the first
+credential that dense or lexical search finds, as the answer harness's baselines do), the rules alone,
+the classifiers alone, and the advisor (rules and classifiers reconciled, as questions are really read). Intents are scored per label with
 precision, recall and F1; fields by the primary field (or none). The classifiers answer in the
 corpus's 13 intents; the rules and the advisor answer in the advisor's own, so the labels are mapped
 to what the advisor does with them (a question about pay is answered as a career switch, for now).
@@ -74,12 +75,14 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
         readings["advisor"].append(Reading(both.intent.value, _field_of(both.facets.domains, both.uncovered_field)))
     results: dict[str, Any] = {}
     gold_fields = [m.primary_field for m in messages]
+    kept = [i for i, m in enumerate(messages) if m.intent is not MessageIntent.FOLLOWUP]
+    for name, fields in _baseline_fields(advisor, [messages[i].text for i in kept]).items():
+        results[name] = field_summary([gold_fields[i] for i in kept], fields)
     if "classifier" in readings:
         said = readings["classifier"]
         results["classifier"] = summary(
             [m.intent.value for m in messages], [r.intent for r in said], gold_fields, [r.field for r in said]
         )
-    kept = [i for i, m in enumerate(messages) if m.intent is not MessageIntent.FOLLOWUP]
     gold = [ANSWERED_AS[messages[i].intent].value for i in kept]
     for system in ("rules", "advisor"):
         if system in readings:
@@ -90,9 +93,44 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
     return results
 
 
+def _baseline_fields(advisor: Advisor, texts: Sequence[str]) -> dict[str, list[str]]:
+    """The primary field of the first credential each retrieval baseline finds for each text."""
+    state = advisor.state
+    dense: list[str] = []
+    lexical: list[str] = []
+    for text in texts:
+        query = " ".join(text.split())
+        found = state.dense.search(advisor.embeddings.embed_query(query), 1, kinds=["credential"])
+        dense.append(_primary_field(advisor, found[0].chunk.record_id) if found else NO_FIELD)
+        found = state.lexical.search(query, 1, kinds=["credential"])
+        lexical.append(_primary_field(advisor, found[0].chunk.record_id) if found else NO_FIELD)
+    return {"dense-only": dense, "lexical-only": lexical}
+
+
+def _primary_field(advisor: Advisor, credential_id: str) -> str:
+    return advisor.state.catalog.credentials[credential_id].domains[0].value
+
+
+def field_summary(gold_fields: list[str], said_fields: list[str]) -> dict[str, Any]:
+    """A reader of fields only: no intent figures."""
+    right = sum(g == s for g, s in zip(gold_fields, said_fields, strict=True))
+    return {
+        "n": len(gold_fields),
+        "intent_macro_f1": None,
+        "intent_accuracy": None,
+        "field_accuracy": right / len(gold_fields),
+        "per_intent": {},
+        "confusion": {},
+    }
+
+
 def _field_of(domains: Sequence[Domain], uncovered: str | None) -> str:
     # a field the catalog lacks is what the answer is about: it says that field is not covered
     return uncovered or (domains[0].value if domains else NO_FIELD)
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def understanding_table(results: dict[str, Any]) -> str:
@@ -103,9 +141,9 @@ def understanding_table(results: dict[str, Any]) -> str:
     ]
     for system in systems:
         r = results[system]
-        lines.append(
-            f"| {system} | {r['n']} | {r['intent_macro_f1']:.3f} | {r['intent_accuracy']:.3f} | {r['field_accuracy']:.3f} |"
-        )
+        figures = [_figure(r["intent_macro_f1"]), _figure(r["intent_accuracy"]), _figure(r["field_accuracy"])]
+        lines.append(f"| {system} | {r['n']} | " + " | ".join(figures) + " |")
+    systems = [s for s in systems if results[s]["per_intent"]]
     lines += [
         "",
         "| intent | " + " | ".join(f"{s} P / R / F1" for s in systems) + " |",

@@ -12,6 +12,7 @@ from bot.advisor import Advisor
 from bot.advisor.models import Intent
 from bot.advisor.spelling import credentials_spelled_like
 from bot.advisor.vocabulary import match_form
+from bot.eval_understanding import evaluate_understanding, understanding_table
 from ingest.classifier import (
     NGRAM_RANGE,
     MessageClassifier,
@@ -22,7 +23,7 @@ from ingest.classifier import (
     train,
     word_terms,
 )
-from ingest.corpus import CORPUS_DIR, TRAIN_FILE, VALIDATION_FILE, Corpus
+from ingest.corpus import CORPUS_DIR, TRAIN_FILE, VALIDATION_FILE, Corpus, LabelledMessage, MessageIntent
 from ingest.embeddings import SentenceTransformerEmbeddings
 from tests.conftest import REAL_KNOWLEDGE
 
@@ -202,3 +203,22 @@ def test_misspelt_names_are_found_and_ordinary_words_are_not(
     understanding_advisor: Advisor, question: str, meant: list[str]
 ) -> None:
     assert credentials_spelled_like(match_form(question), understanding_advisor.state.vocab) == meant
+
+
+def test_the_understanding_evaluation_scores_every_reader(understanding_advisor: Advisor) -> None:
+    messages = [
+        LabelledMessage(text="which cert for cloud, total beginner", intent=MessageIntent.RECOMMEND, fields=["cloud"]),
+        LabelledMessage(text="thanks, that helps!", intent=MessageIntent.SMALLTALK),
+        LabelledMessage(text="and cheaper ones?", intent=MessageIntent.FOLLOWUP),
+        LabelledMessage(text="accounting certification", intent=MessageIntent.RECOMMEND, fields=["finance-accounting"]),
+    ]
+    results = evaluate_understanding(understanding_advisor, messages)
+    assert list(results) == ["dense-only", "lexical-only", "classifier", "rules", "advisor"]
+    # a follow-up has no reading of its own: only the classifiers, which learn the label, are scored on it
+    assert results["classifier"]["n"] == 4 and results["advisor"]["n"] == 3
+    assert results["dense-only"]["intent_macro_f1"] is None
+    # retrieval always lands on some credential's field: never "none", never a field the catalog lacks
+    assert results["dense-only"]["field_accuracy"] <= 1 / 3
+    assert results["advisor"]["field_accuracy"] == 1.0  # cloud, none, and the uncovered field said as such
+    table = understanding_table(results)
+    assert "| dense-only | 3 | - | - |" in table and "| smalltalk |" in table
