@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from bot.advisor import Advisor
+from bot.advisor import Advisor, composer
 from bot.advisor.models import Intent
 from bot.advisor.spelling import credentials_spelled_like
 from bot.advisor.vocabulary import match_form
@@ -222,3 +222,13 @@ def test_the_understanding_evaluation_scores_every_reader(understanding_advisor:
     assert results["advisor"]["field_accuracy"] == 1.0  # cloud, none, and the uncovered field said as such
     table = understanding_table(results)
     assert "| dense-only | 3 | - | - |" in table and "| smalltalk |" in table
+
+
+def test_an_answer_that_guesses_the_field_offers_the_likeliest_ones(understanding_advisor: Advisor) -> None:
+    vague = understanding_advisor.answer("i want to be the person who makes the office internet work. cert?")
+    if vague.field_choices:  # the classifiers were unsure of the field: the guess says so and offers a choice
+        assert vague.recommendations and composer.NOT_SURE_OF_FIELD in vague.text
+    else:
+        assert vague.facets.domains
+    clear = understanding_advisor.answer("which cert for cloud?")
+    assert not clear.field_choices and composer.NOT_SURE_OF_FIELD not in clear.text

@@ -440,3 +440,15 @@ def test_named_credentials_are_never_turned_into_an_uncovered_field(catalog: Cat
     reading = _reading("credential_info", "healthcare-it")
     u = understand("is AZ-900 worth it for a hospital", catalog, vocab, prediction=reading)
     assert u.uncovered_field is None and u.facets.credential_ids == ["microsoft-azure-fundamentals"]
+
+
+def test_a_field_neither_reader_is_sure_of_is_asked_about(catalog: Catalog, vocab: Vocabulary) -> None:
+    unsure = Prediction(
+        intents={"recommend": 0.9}, fields={"agile": 0.35, "soft-skills": 0.3, "project-management": 0.2, "none": 0.15}
+    )
+    u = understand("cert for running standups and retros", catalog, vocab, prediction=unsure)
+    assert u.offers_fields and u.field_guesses[:3] == [Domain.AGILE, Domain.SOFT_SKILLS, Domain.PROJECT_MANAGEMENT]
+    sure = understand("cert for running standups and retros", catalog, vocab, prediction=_reading("recommend", "agile"))
+    assert not sure.offers_fields and sure.facets.domains == [Domain.AGILE]
+    named = understand("which cloud cert first", catalog, vocab, prediction=unsure)
+    assert not named.offers_fields  # the rules read the field in so many words

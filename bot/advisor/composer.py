@@ -560,6 +560,11 @@ def compose_smalltalk(question: str) -> str:
     )
 
 
+NOT_SURE_OF_FIELD = (
+    "I wasn't sure which field you meant, so these are my best guess. Pick a field below for a firmer answer."
+)
+
+
 def compose_which_field() -> str:
     return (
         "Which field are you aiming at? Credentials only make sense for a direction: tell me the field or the "

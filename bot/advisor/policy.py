@@ -125,7 +125,7 @@ class AnswerPolicy:
             )
             if u.asks_pay:
                 text = f"{composer.NO_PAY_FIGURES}\n\n{text}"
-            return self._reply(question, u, text, ordered[:4], sources)
+            return self._offering_fields(u, self._reply(question, u, text, ordered[:4], sources))
 
         if (
             not facets.domains
@@ -143,9 +143,18 @@ class AnswerPolicy:
                 return asked
             if topic and not self.lexical.mentions(topic, "credential"):
                 return self._reply(question, u, composer.compose_unknown(), [], sources)
-        return self._reply(
+        recommended = self._reply(
             question, u, composer.compose_recommend(ranked, facets, profile, sources), ranked[:3], sources
         )
+        return self._offering_fields(u, recommended)
+
+    @staticmethod
+    def _offering_fields(u: Understanding, answer: Answer) -> Answer:
+        """An answer read without knowing the field asks which one was meant, offering the likeliest."""
+        if u.offers_fields and answer.recommendations and not answer.field_choices:
+            answer.text += "\n\n" + composer.NOT_SURE_OF_FIELD
+            answer.field_choices = u.field_guesses
+        return answer
 
     def _peers(
         self, named: Credential, retrieved: Retrieved, facets: Facets, profile: Profile | None, count: int = 2

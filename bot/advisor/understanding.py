@@ -158,6 +158,12 @@ class Understanding:
     field_guesses: list[Domain] = field(default_factory=list)  # covered fields the classifier finds likeliest
     asks_pay: bool = False  # a question about pay, answered for now by the route into the role
     aspect: Aspect | None = None  # what a question about one credential wants to know first
+    field_unsure: bool = False  # neither the rules nor the classifiers could tell which field is meant
+
+    @property
+    def offers_fields(self) -> bool:
+        """Whether to ask which field was meant, with the likeliest ones as choices, rather than guess alone."""
+        return self.field_unsure and bool(self.field_guesses)
 
 
 def asks_for_guidance(text: str) -> bool:
@@ -410,6 +416,9 @@ def understand(
         and prediction.intent[0] == MessageIntent.PAY
         and prediction.intent[1] >= INTENT_CONFIDENCE,
         aspect=_find_aspect(form, vocab),
+        field_unsure=prediction is not None
+        and uncovered is None
+        and not (facets.domains or facets.credential_ids or facets.target_occupation or facets.providers),
     )
 
 
