@@ -150,3 +150,43 @@ async def test_a_backlog_of_updates_is_fetched_in_small_batches(
     polls = [c.params for c in bot_api.calls if c.method == "getUpdates"]
     assert polls and all(int(p.get("limit", 100)) == UPDATES_PER_POLL for p in polls)
     assert UPDATES_PER_POLL <= 20
+
+
+@pytest.fixture
+async def understanding_bot(
+    bot_api: FakeBotApi, understanding_advisor: Advisor, tmp_path: Path
+) -> AsyncIterator[FakeBotApi]:
+    """The bot on the real knowledge base with its classifiers, as users meet it."""
+    settings = load_settings(
+        _env_file=None, telegram_bot_token=TEST_TOKEN, telegram_base_url=bot_api.base_url, data_dir=tmp_path
+    )
+    app = build_application(settings, advisor=understanding_advisor)
+    async with running(app, poll_timeout=1):
+        yield bot_api
+
+
+async def test_conversation_declines_follow_ups_and_roles_over_http(understanding_bot: FakeBotApi) -> None:
+    api, chat = understanding_bot, 4004
+
+    async def said(text: str, replies: int = 1) -> str:
+        before = len(api.sent_messages(chat))
+        await api.send_text(text, chat_id=chat)
+        sent = await api.wait_for_messages(before + replies, chat_id=chat)
+        return "\n".join(html.unescape(re.sub(r"<[^>]+>", "", m["text"])) for m in sent[before:])
+
+    assert "welcome" in (await said("thanks, that helps!")).lower()  # small talk, not a refusal
+    declined = await said("can you book my AZ-900 exam for me")
+    assert "can't" in declined and "I help you choose" in declined  # declined, with what it can do
+    compared = await said("/compare AZ-900 vs AWS Cloud Practitioner")
+    assert "Side by side" in compared
+    second = await said("tell me more about the second one")  # the second credential of the comparison
+    assert second.startswith("AWS Certified Cloud Practitioner") and "Official page" in second
+    cheaper = await said("which cert for cloud?")
+    assert "For cloud" in cheaper
+    cheaper = await said("what about cheaper ones?")
+    assert "For cloud" in cheaper and "up to about 150 USD" in cheaper
+    assert "(1/8)" in await said("/start", replies=2)
+    assert "(2/8)" in await said("I work as a bank teller")  # the role, taken out of the sentence
+    await said("/cancel")
+    profile = await said("/profile")
+    assert "bank teller" in profile and "i work as" not in profile.lower()

@@ -115,3 +115,24 @@ async def test_a_question_with_no_field_offers_fields_as_buttons(advisor: Adviso
         await chat.handle("2")
         answer = out.getvalue()[start:]
         assert "For data analytics" in answer and "1. " in answer, answer[:300]
+
+
+async def test_a_decline_and_follow_ups_after_a_comparison(understanding_advisor: Advisor, tmp_path: Path) -> None:
+    url = database(tmp_path)
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        chat = terminal(store, understanding_advisor, out)
+
+        async def said(text: str) -> str:
+            start = len(out.getvalue())
+            await chat.handle(text)
+            return out.getvalue()[start:]
+
+        declined = await said("please enroll me in the next CompTIA A+ class")
+        assert "can't" in declined and "I help you choose" in declined
+        assert "Side by side" in await said("/compare AZ-900 vs AWS Cloud Practitioner")
+        second = await said("is the second one worth it?")
+        assert "AWS Certified Cloud Practitioner" in second and "It depends on the role you want" in second
+        cost = await said("ok and how much does it cost?")  # "it" is the credential just described
+        assert cost.strip().removeprefix("advisor>").strip().startswith("It costs")
+        assert "AWS Certified Cloud Practitioner" in cost
