@@ -136,3 +136,19 @@ async def test_a_decline_and_follow_ups_after_a_comparison(understanding_advisor
         cost = await said("ok and how much does it cost?")  # "it" is the credential just described
         assert cost.strip().removeprefix("advisor>").strip().startswith("It costs")
         assert "AWS Certified Cloud Practitioner" in cost
+
+
+async def test_a_credential_the_person_holds_is_noted_in_their_profile(
+    understanding_advisor: Advisor, tmp_path: Path
+) -> None:
+    url = database(tmp_path)
+    out = io.StringIO()
+    async with await Store.open(url) as store:
+        chat = terminal(store, understanding_advisor, out)
+        await chat.handle("I passed Security+ last month, now what?")
+        assert "Noted in your profile as done: CompTIA Security+" in out.getvalue()
+        profile = await store.profiles.get(LOCAL_USER.user_id)
+        assert profile is not None and profile.completed == ["comptia-security-plus"]
+        start = len(out.getvalue())
+        await chat.handle("what comes after Security+ for me?")
+        assert "Noted in your profile" not in out.getvalue()[start:]  # said once, not at every mention

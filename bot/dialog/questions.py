@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.advisor.models import Answer, Intent
+from bot.advisor.models import Answer, Intent, Profile
 from bot.dialog.callbacks import ChooseField, encode
 from bot.dialog.deps import DialogDeps
 from bot.dialog.replies import Button, Reply, UserRef
@@ -55,6 +55,9 @@ class Questions:
             else:
                 logger.info("a user reached the daily limit of model calls; answering in grounded mode")
         await store.turns.add(user.chat_id, user.user_id, answer.as_turn())
+        noted = await self._note_held(user, answer, profile)
+        if noted:
+            answer.text += "\n\n" + noted
         image = await self._comparison_chart(answer) if answer.intent is Intent.COMPARE else None
         choices = [Button(_field_label(f).capitalize(), encode(ChooseField(f))) for f in answer.field_choices]
         buttons = [choices[i : i + 2] for i in range(0, len(choices), 2)]
@@ -70,6 +73,18 @@ class Questions:
         if not args.strip():
             return [Reply("Tell me what to compare, e.g. /compare AZ-104 vs AWS SAA.")]
         return await self.ask(user, f"compare {args.strip()}")
+
+    async def _note_held(self, user: UserRef, answer: Answer, profile: Profile | None) -> str:
+        """Credentials the person says they hold ("I passed Security+") go into their profile as completed,
+        so that later answers and the plan start past them; the reply says so. '' when there is nothing new."""
+        done = profile.completed if profile else []
+        new = [cid for cid in answer.facets.held_ids if cid not in done]
+        catalog = self.deps.advisor.catalog
+        names = [catalog.credentials[cid].name for cid in new if cid in catalog.credentials]
+        if not names:
+            return ""
+        await self.deps.store.profiles.update(user.user_id, completed=[*done, *new])
+        return f"Noted in your profile as done: {', '.join(names)}. /progress shows it, and /forget clears it."
 
     async def _take_model_call(self, user: UserRef) -> bool:
         return await self.deps.store.llm_usage.take(user.user_id, self.deps.today(), self.llm_daily_requests)
