@@ -550,7 +550,9 @@ def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Pr
     if said is Intent.RECOMMEND and intent is Intent.GUIDANCE and not has_field and _DEFINITION.match(text):
         return intent  # "what are micro-credentials?" asks what something is, not for a list of credentials
     if said is Intent.COMPARE and not named:
-        return intent
+        # weighing options the catalog does not name ("green belt or straight to black belt?"): what the
+        # catalog has in that field is the honest answer, or that the field is not covered
+        return Intent.RECOMMEND if has_field and intent is not Intent.GUIDANCE else intent
     if said is Intent.CAREER_SWITCH and not (has_field or facets.current_role or intent is Intent.CAREER_SWITCH):
         return Intent.GUIDANCE if intent in _CONVERSATION else intent
     # a question about a credential the catalog lacks stays one: the answer says it is not known
