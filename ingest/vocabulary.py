@@ -70,6 +70,8 @@ class WordLists(BaseModel):
     vendor_prefixes: tuple[Phrase, ...]
     level_suffixes: tuple[Phrase, ...]
     aspects: dict[Aspect, tuple[Phrase, ...]] = {}
+    no_code: tuple[Phrase, ...] = ()
+    coding_skills: tuple[Phrase, ...] = ()
 
     def level_words(self, level: Level) -> tuple[str, ...]:
         return self.levels.get(level, ())
@@ -162,6 +164,8 @@ _PLAIN_LISTS = (
     "credential_filler",
     "vendor_prefixes",
     "level_suffixes",
+    "no_code",
+    "coding_skills",
 )
 
 

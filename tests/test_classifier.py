@@ -232,3 +232,12 @@ def test_an_answer_that_guesses_the_field_offers_the_likeliest_ones(understandin
         assert vague.facets.domains
     clear = understanding_advisor.answer("which cert for cloud?")
     assert not clear.field_choices and composer.NOT_SURE_OF_FIELD not in clear.text
+
+
+def test_someone_who_does_not_code_is_not_sent_to_programming(understanding_advisor: Advisor) -> None:
+    needs_coding = understanding_advisor.state.vocab.needs_coding
+    assert "ibm-data-science-certificate" in needs_coding and "google-ai-essentials" not in needs_coding
+    answer = understanding_advisor.answer("first step into AI if I can't code")
+    assert answer.recommendations and not {r.id for r in answer.recommendations} & needs_coding
+    role = understanding_advisor.answer("I want to become a data scientist but I can't code")
+    assert role.intent is Intent.CAREER_SWITCH and role.text.startswith("Honestly, a Data Scientist writes code")

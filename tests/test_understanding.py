@@ -452,3 +452,11 @@ def test_a_field_neither_reader_is_sure_of_is_asked_about(catalog: Catalog, voca
     assert not sure.offers_fields and sure.facets.domains == [Domain.AGILE]
     named = understand("which cloud cert first", catalog, vocab, prediction=unsure)
     assert not named.offers_fields  # the rules read the field in so many words
+
+
+def test_no_coding_is_read_and_turns_a_field_switch_into_a_choice_of_credentials(ask: Asker) -> None:
+    u = ask("how do I get into cloud if I can't code")
+    assert u.facets.no_code and u.intent is Intent.RECOMMEND and u.facets.domains == [Domain.CLOUD]
+    named_role = ask("I want to become a cloud engineer but I don't code")
+    assert named_role.facets.no_code and named_role.intent is Intent.CAREER_SWITCH  # the role asked about stands
+    assert not ask("which cloud cert should I take first").facets.no_code

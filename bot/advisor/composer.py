@@ -560,6 +560,13 @@ def compose_smalltalk(question: str) -> str:
     )
 
 
+def role_needs_coding(occupation: Occupation) -> str:
+    return (
+        f"Honestly, {_a(occupation.title)} writes code: the usual path below teaches it step by step. If you "
+        "would rather not code at all, ask me for credentials in this field that need no programming."
+    )
+
+
 NOT_SURE_OF_FIELD = (
     "I wasn't sure which field you meant, so these are my best guess. Pick a field below for a firmer answer."
 )

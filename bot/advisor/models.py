@@ -74,6 +74,7 @@ class Facets(BaseModel):
     credential_ids: list[str] = Field(default_factory=list)
     held_ids: list[str] = Field(default_factory=list, description="credentials the person says they already hold")
     experience_years: float | None = Field(default=None, description="work experience the question states")
+    no_code: bool = Field(default=False, description="the person wants nothing that needs programming")
 
 
 class Turn(BaseModel):

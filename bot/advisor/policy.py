@@ -108,6 +108,7 @@ class AnswerPolicy:
             occupation = _occupation_for(catalog, facets, retrieved)
         if occupation is not None:
             pathway = [(s.credential, s.stage.value) for s in occupation.pathway]
+
         guide_sections = self._switch_guides(u, retrieved)
         mentions = [cid for chunk in guide_sections[:3] for cid in chunk.listed("credentials")]
         ranked = rank(catalog, retrieved.credentials, facets, profile, intent, pathway=pathway, guide_mentions=mentions)
@@ -125,6 +126,8 @@ class AnswerPolicy:
             )
             if u.asks_pay:
                 text = f"{composer.NO_PAY_FIGURES}\n\n{text}"
+            if facets.no_code and occupation is not None and _needs_coding(occupation, catalog):
+                text = f"{composer.role_needs_coding(occupation)}\n\n{text}"
             return self._offering_fields(u, self._reply(question, u, text, ordered[:4], sources))
 
         if (
@@ -276,6 +279,11 @@ def _constrained(facets: Facets) -> bool:
 def _prefer_guidance(chunks: Sequence[IndexedChunk]) -> list[IndexedChunk]:
     general = [c for c in chunks if c.meta.get("guide_kind") == "guidance"]
     return general or list(chunks)
+
+
+def _needs_coding(occupation: Occupation, catalog: Catalog) -> bool:
+    """Whether the role's usual pathway teaches programming: then the role itself needs it."""
+    return any(step.credential in catalog.vocabulary.needs_coding for step in occupation.pathway)
 
 
 def _occupation_for(catalog: Catalog, facets: Facets, retrieved: Retrieved) -> Occupation | None:

@@ -32,6 +32,7 @@ VENDOR_NEUTRAL_PENALTY = 0.45
 GUIDE_MENTION_BONUS = 0.25
 BELOW_HELD_PENALTY = 1.0  # more than a level step: someone who holds a credential does not go back to its basics
 PREREQUISITE_HELD_BONUS = 0.4
+NEEDS_CODING_PENALTY = 1.5  # more than a first step's place on a pathway: "if I can't code" rules programming out
 MAX_WEEKS_REASONABLE = 26
 
 
@@ -133,6 +134,7 @@ def rank(
         score += _prerequisite_fit(cand, builds_on, catalog)
         score += _below_what_is_held(cand, wants, catalog)
         score += _provider_fit(cand, wants, catalog.vocabulary)
+        score += _coding_fit(cand, facets, catalog.vocabulary)
         cand.score = score
 
     ranked = sorted(pool.values(), key=lambda c: (-c.score, c.credential.id))
@@ -214,6 +216,15 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
         if wants.experience_years is not None:
             return -CANNOT_SIT_YET_PENALTY  # the person said how much they have: they cannot sit it yet
         return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
+    return 0.0
+
+
+def _coding_fit(cand: Candidate, facets: Facets, vocab: Vocabulary) -> float:
+    if not facets.no_code:
+        return 0.0
+    if cand.credential.id in vocab.needs_coding:
+        return -NEEDS_CODING_PENALTY
+    cand.reasons.append("no programming needed")
     return 0.0
 
 

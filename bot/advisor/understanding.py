@@ -316,6 +316,14 @@ def understand(
 
     named = _find_credentials(form, vocab)
     domains = fields_named_in(text, vocab)
+    no_code = [phrase for phrase in vocab.words.no_code if f" {phrase} " in form]
+    if no_code:
+        # "if I can't code" says what the person will not do, not that they ask about software development
+        rest_of_it = form
+        for phrase in no_code:
+            rest_of_it = rest_of_it.replace(f" {phrase} ", " ")
+        still = fields_named_in(rest_of_it, vocab, capital_it=False)
+        domains = [d for d in domains if d in still or d is Domain.IT_SUPPORT]
     level = _find_level(form, vocab)
     budget = budget_in(text)
     providers = providers_named_in(text, vocab)
@@ -359,6 +367,7 @@ def understand(
         free_only=bool(budget and budget.free_only),
         hours_per_week=weekly_hours_in(text),
         experience_years=experience_years_in(text),
+        no_code=bool(no_code),
         providers=providers,
         vendor_neutral=bool(_NEUTRAL.search(text)),
         current_role=role,
@@ -397,6 +406,10 @@ def understand(
         intent, uncovered = _reconcile(text, intent, facets, prediction, catalog)
     if asks_next and intent not in _CONVERSATION:
         intent = Intent.RECOMMEND  # "I have my CCNA, what's next?" asks for what builds on it
+    if facets.no_code and intent is Intent.CAREER_SWITCH and facets.domains and not facets.target_occupation:
+        # "into AI if I can't code": a field's usual pathways assume programming where the field needs it;
+        # what someone who does not code can start with is the credentials of that field that need none
+        intent = Intent.RECOMMEND
     in_scope = intent not in (Intent.OUT_OF_SCOPE, Intent.CANNOT_DO)
     query = text
     if follow_up and last is not None:
@@ -597,6 +610,7 @@ def _inherit(facets: Facets, previous: Facets) -> Facets:
     if facets.providers:
         merged.providers = facets.providers
     merged.vendor_neutral = facets.vendor_neutral or previous.vendor_neutral
+    merged.no_code = facets.no_code or previous.no_code
     merged.credential_ids = facets.credential_ids
     return merged
 

@@ -60,6 +60,7 @@ class Vocabulary:
     role_forms: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # from_role -> guide ids
     provider_names: dict[str, str] = field(default_factory=dict)  # name in match form -> provider key
     provider_keys: dict[str, str] = field(default_factory=dict)  # provider as the catalog writes it -> key
+    needs_coding: set[str] = field(default_factory=set)  # credentials whose skills or prerequisites need programming
 
     # Lookups derived from the forms above, built on first use: a vocabulary is not changed once built.
     @cached_property
@@ -107,6 +108,9 @@ class Vocabulary:
         for cred in catalog.credentials.values():
             for form in credential_forms(cred, words):
                 vocab.credential_forms[form].add(cred.id)
+            needs = match_form(" ".join([*cred.skills, *cred.prerequisites]))
+            if any(f" {word} " in needs for word in words.coding_skills):
+                vocab.needs_coding.add(cred.id)
         # a name two occupations share names the one with the smaller id (see bot/advisor/matching.py)
         for occ_id in sorted(catalog.occupations):
             occ = catalog.occupations[occ_id]
