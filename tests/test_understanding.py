@@ -460,3 +460,12 @@ def test_no_coding_is_read_and_turns_a_field_switch_into_a_choice_of_credentials
     named_role = ask("I want to become a cloud engineer but I don't code")
     assert named_role.facets.no_code and named_role.intent is Intent.CAREER_SWITCH  # the role asked about stands
     assert not ask("which cloud cert should I take first").facets.no_code
+
+
+def test_field_words_in_a_question_that_names_no_field_are_dropped(catalog: Catalog, vocab: Vocabulary) -> None:
+    question = "how do I ask my manager to fund a cloud course without sounding needy"
+    assert Domain.CLOUD in understand(question, catalog, vocab).facets.domains  # the rules see field words
+    sure = understand(question, catalog, vocab, prediction=_reading("guidance", NO_FIELD, field_confidence=0.97))
+    assert sure.facets.domains == []
+    unsure = understand(question, catalog, vocab, prediction=_reading("guidance", NO_FIELD, field_confidence=0.75))
+    assert Domain.CLOUD in unsure.facets.domains

@@ -461,6 +461,8 @@ REFUSAL_CONFIDENCE = 0.6
 FIELD_CONFIDENCE = 0.4
 # to put another field before one the rules read in so many words ("agile certification for project managers")
 FIELD_OVERRULE_CONFIDENCE = 0.7
+# to drop the rules' field words from a question the classifier reads as naming no field at all
+NO_FIELD_CONFIDENCE = 0.9
 _DEFINITION = re.compile(r"^\s*(what|what's|whats)\s+(is|are|'s)?\s*(an?\s+)?[\w -]+\??\s*$", re.I)
 _CONVERSATION = {Intent.SMALLTALK, Intent.ABOUT_BOT, Intent.CANNOT_DO, Intent.OUT_OF_SCOPE}
 # What the advisor does with each reading of the classifiers; pay and skills questions are answered as
@@ -493,11 +495,17 @@ def _reconcile(
     """
     intent = _reconciled_intent(text, intent, facets, prediction)
     field, confidence = prediction.field
-    if confidence < (FIELD_OVERRULE_CONFIDENCE if facets.domains else FIELD_CONFIDENCE):
+    # fields read only from the person's current role say where they come from, not what they ask about
+    asked_fields = [d for d in facets.domains if d not in facets.background_domains]
+    if confidence < (FIELD_OVERRULE_CONFIDENCE if asked_fields else FIELD_CONFIDENCE):
         return intent, None
     if field == NO_FIELD:
-        if intent in _CONVERSATION:
-            facets.domains = []  # a remark that mentions a field asks nothing about it
+        if intent in _CONVERSATION or (
+            confidence >= NO_FIELD_CONFIDENCE and not facets.credential_ids and not facets.target_occupation
+        ):
+            # a remark that mentions a field asks nothing about it; nor does "switching" in "after switching
+            # careers" name networking
+            facets.domains = []
         return intent, None
     if facets.target_occupation and field not in {
         d.value for d in catalog.occupations[facets.target_occupation].domains
