@@ -241,3 +241,9 @@ def test_someone_who_does_not_code_is_not_sent_to_programming(understanding_advi
     assert answer.recommendations and not {r.id for r in answer.recommendations} & needs_coding
     role = understanding_advisor.answer("I want to become a data scientist but I can't code")
     assert role.intent is Intent.CAREER_SWITCH and role.text.startswith("Honestly, a Data Scientist writes code")
+
+
+def test_a_pay_question_in_no_field_asks_which_one(understanding_advisor: Advisor) -> None:
+    answer = understanding_advisor.answer("roughly how much could I earn if I switch careers?")
+    assert answer.intent is Intent.CAREER_SWITCH and not answer.recommendations
+    assert answer.text.startswith("I don't have pay figures") and answer.field_choices

@@ -572,6 +572,13 @@ NOT_SURE_OF_FIELD = (
 )
 
 
+def compose_pay_in_no_field() -> str:
+    return (
+        "I don't have pay figures I could stand behind yet, so I won't guess at salaries. Which role or field do "
+        "you have in mind? Pick one below or name it, and I'll show you the route into it."
+    )
+
+
 def compose_which_field() -> str:
     return (
         "Which field are you aiming at? Credentials only make sense for a direction: tell me the field or the "

@@ -102,6 +102,11 @@ class AnswerPolicy:
                 # asked about a credential the catalog does not hold: say so rather than describe another
                 return self._reply(question, u, composer.compose_unknown_credential(), [], sources)
 
+        if intent is Intent.CAREER_SWITCH and u.asks_pay and _names_no_field(facets, profile):
+            asked = self._reply(question, u, composer.compose_pay_in_no_field(), [], sources)
+            asked.field_choices = u.field_guesses or list(POPULAR_FIELDS)
+            return asked
+
         pathway: list[tuple[str, str]] = []
         occupation = catalog.occupations.get(facets.target_occupation or "")
         if occupation is None and intent is Intent.CAREER_SWITCH:

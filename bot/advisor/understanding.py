@@ -575,6 +575,8 @@ def _reconciled_intent(text: str, intent: Intent, facets: Facets, prediction: Pr
         # catalog has in that field is the honest answer, or that the field is not covered
         return Intent.RECOMMEND if has_field and intent is not Intent.GUIDANCE else intent
     if said is Intent.CAREER_SWITCH and not (has_field or facets.current_role or intent is Intent.CAREER_SWITCH):
+        if label == MessageIntent.PAY:
+            return said  # a pay question in no field is answered plainly, and asked which field it is about
         return Intent.GUIDANCE if intent in _CONVERSATION else intent
     # a question about a credential the catalog lacks stays one: the answer says it is not known
     return said
