@@ -27,6 +27,8 @@ def answer_json(answer: Answer, latency_ms: float) -> dict[str, Any]:
         "answer": answer.text,
         "recommendations": [r.model_dump(exclude={"reason"}) for r in answer.recommendations],
         "sources": [s.model_dump() for s in answer.sources],
+        "language": answer.language,
+        "question_language": answer.asked_in,
         "latency_ms": round(latency_ms, 1),
     }
 

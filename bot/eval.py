@@ -27,6 +27,7 @@ class EvalCase(BaseModel):
 
     question: str
     kind: str
+    lang: str = "en"
     expect_any: list[str] = Field(default_factory=list)
     expect_domain: str | None = None
     expect_answer_any: list[str] = Field(default_factory=list)
@@ -39,6 +40,7 @@ class Outcome:
     expects_rank: bool = False  # the case names expected recommendations
     rank: int | None = None  # 1-based rank of the first expected recommendation
     domain_ok: bool | None = None
+    language_ok: bool = True  # the reply is in the question's language
     scope_ok: bool | None = None
     answer_ok: bool | None = None
 
@@ -65,6 +67,7 @@ def score(case: EvalCase, answer: Answer) -> Outcome:
     if case.expect_answer_any:
         text = answer.text.lower()
         out.answer_ok = any(fragment.lower() in text for fragment in case.expect_answer_any)
+    out.language_ok = answer.language == case.lang
     return out
 
 
@@ -85,6 +88,7 @@ class Tally:
             "domain": mean([1.0 if o.domain_ok else 0.0 for o in self.outcomes if o.domain_ok is not None]),
             "scope": mean([1.0 if o.scope_ok else 0.0 for o in self.outcomes if o.scope_ok is not None]),
             "answer": mean([1.0 if o.answer_ok else 0.0 for o in self.outcomes if o.answer_ok is not None]),
+            "language": mean([1.0 if o.language_ok else 0.0 for o in self.outcomes]),
             "ranked_cases": len(hits),
         }
 
@@ -94,12 +98,16 @@ System = Callable[[EvalCase], Answer]
 
 def run_system(system: System, cases: Sequence[EvalCase]) -> dict[str, dict[str, float | int | None]]:
     by_kind: dict[str, Tally] = defaultdict(Tally)
+    by_language: dict[str, Tally] = defaultdict(Tally)
     overall = Tally()
     for case in cases:
         outcome = score(case, system(case))
         by_kind[case.kind].outcomes.append(outcome)
+        by_language[case.lang].outcomes.append(outcome)
         overall.outcomes.append(outcome)
     result = {kind: tally.figures() for kind, tally in sorted(by_kind.items())}
+    if len(by_language) > 1:  # a file in several languages is also read per language
+        result.update({f"lang:{code}": tally.figures() for code, tally in sorted(by_language.items())})
     result["overall"] = overall.figures()
     return result
 
@@ -164,7 +172,7 @@ def evaluate(advisor: Advisor, cases: Sequence[EvalCase]) -> dict[str, Any]:
     return {name: run_system(system, cases) for name, system in systems.items()}
 
 
-METRICS = ("hit@1", "hit@3", "mrr", "domain", "scope", "answer")
+METRICS = ("hit@1", "hit@3", "mrr", "domain", "scope", "answer", "language")
 
 
 def table(results: dict[str, Any]) -> str:

@@ -74,3 +74,20 @@ def test_a_case_without_expectations_only_counts_scope() -> None:
     tally = Tally([outcome])
     figures = tally.figures()
     assert figures["hit@1"] is None and figures["scope"] == 1.0
+
+
+def test_a_file_in_several_languages_is_also_read_per_language() -> None:
+    cases = [
+        EvalCase(question="which cert for cloud?", kind="recommend", expect_any=["a cert"]),
+        EvalCase(question="¿qué certificación de nube?", kind="recommend", lang="es", expect_any=["a cert"]),
+    ]
+
+    def system(case: EvalCase) -> Answer:  # answers in English, whatever the question's language
+        return Answer(
+            question=case.question, intent=Intent.RECOMMEND, in_scope=True, text="x", recommendations=[_rec("A cert")]
+        )
+
+    result = run_system(system, cases)
+    assert result["lang:en"]["language"] == 1.0 and result["lang:es"]["language"] == 0.0
+    assert result["overall"]["language"] == 0.5 and result["lang:es"]["hit@1"] == 1.0
+    assert "lang:en" not in run_system(system, cases[:1])  # one language: no per-language rows

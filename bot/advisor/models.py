@@ -97,6 +97,8 @@ class Answer(BaseModel):
     facets: Facets = Field(default_factory=Facets)
     # when the answer asks which field is meant: the likeliest fields, offered as choices
     field_choices: list[Domain] = Field(default_factory=list)
+    language: str = "en"  # the language the answer is written in (ISO 639-1); English until texts are translated
+    asked_in: str = "en"  # the language the question is written in
 
     def as_turn(self) -> Turn:
         return Turn(

@@ -24,6 +24,7 @@ from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 
 from bot.advisor.catalog import Catalog
+from bot.advisor.language import LanguageDetector
 from bot.advisor.models import Answer, Facets, Profile, Turn
 from bot.advisor.policy import AnswerPolicy
 from bot.advisor.retrieval import (
@@ -87,6 +88,7 @@ class Advisor:
         self.understanding = understanding
         self.vocabulary = vocabulary  # knowledge/vocabulary.yaml, read with each index it loads
         self.classifier: MessageClassifier | None = None  # without one, the rules read questions on their own
+        self.languages = LanguageDetector()
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._checked_at = 0.0
@@ -190,6 +192,11 @@ class Advisor:
             return self._answer(question, profile, history)
 
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
+        answer = self._compose(question, profile, history)
+        answer.asked_in = self.languages.detect(question, self.state.vocab).language
+        return answer
+
+    def _compose(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
         u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question))
         policy = AnswerPolicy(state.catalog, state.lexical)
