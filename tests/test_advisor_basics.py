@@ -68,8 +68,11 @@ def test_ask_json_contract(advisor: Advisor) -> None:
         "answer",
         "recommendations",
         "sources",
+        "language",
+        "question_language",
         "latency_ms",
     }
+    assert first["language"] == "en" and first["question_language"] == "en"
     assert first["mode"] == "grounded" and first["intent"] == "recommend"
     assert set(first["recommendations"][0]) == {"id", "name", "provider", "domains", "level", "status", "url"}
     assert set(first["sources"][0]) == {"id", "title", "path"}
