@@ -18,6 +18,7 @@ from ingest.corpus import (
 from tests.conftest import REAL_KNOWLEDGE, ROOT
 
 FROZEN_TEST = ROOT / "tests" / "eval" / "understanding-test.jsonl"
+FROZEN_MULTILINGUAL_TEST = ROOT / "tests" / "eval" / "understanding-test-multilingual.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +28,20 @@ def corpus() -> Corpus:
 
 def test_the_corpus_and_the_frozen_test_file_are_valid_and_share_no_message(corpus: Corpus) -> None:
     test = load_messages(FROZEN_TEST)
+    multilingual = load_messages(FROZEN_MULTILINGUAL_TEST)
     assert len(corpus.train) + len(corpus.validation) >= 2000
-    assert len(test) >= 400
-    assert duplicate_problems([("train", corpus.train), ("validation", corpus.validation), ("test", test)]) == []
+    assert len(test) >= 400 and {m.lang for m in test} == {"en"}
+    assert duplicate_problems(
+        [("train", corpus.train), ("validation", corpus.validation), ("test", test), ("multilingual", multilingual)]
+    ) == []
+
+
+def test_every_language_has_labelled_messages_and_a_frozen_test_part(corpus: Corpus) -> None:
+    multilingual = Counter(m.lang for m in load_messages(FROZEN_MULTILINGUAL_TEST))
+    taught = Counter(m.lang for m in corpus.train + corpus.validation)
+    for language in ("es", "pt", "ru", "uk", "de", "fr"):
+        assert multilingual[language] >= 20, language
+        assert taught[language] + multilingual[language] >= 150, language
 
 
 def test_every_intent_and_every_field_is_taught(corpus: Corpus) -> None:
