@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # in ONNX Runtime, made once under MODEL_CACHE_DIR; half the memory and a faster start. auto: onnx
     # when the model can be exported, else torch.
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
+    # Questions in other languages are read with this model (see ingest/multilingual.py); "none": as English
+    multilingual_model: Literal["multilingual-e5-small", "none"] = "multilingual-e5-small"
     model_cache_dir: Path | None = None
     llm_model: str = ""
     llm_base_url: str | None = None

@@ -69,7 +69,10 @@ def evaluate_understanding(advisor: Advisor, messages: Sequence[LabelledMessage]
         readings["rules"].append(Reading(rules.intent.value, _field_of(rules.facets.domains, rules.uncovered_field)))
         if classifier is None:
             continue
-        prediction = classifier.predict(message.text, advisor.embeddings.embed_query(" ".join(message.text.split())))
+        # read by the model for the message's language, as the advisor reads questions
+        prediction = advisor.reading_of(message.text) or advisor.predict(message.text)
+        if prediction is None:
+            continue
         readings["classifier"].append(Reading(prediction.intent[0], prediction.field[0]))
         both = understand(message.text, state.catalog, state.vocab, prediction=prediction)
         readings["advisor"].append(Reading(both.intent.value, _field_of(both.facets.domains, both.uncovered_field)))

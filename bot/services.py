@@ -10,6 +10,7 @@ from bot.advisor.service import ClassifierSource
 from bot.config import Settings
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
+from ingest.multilingual import NO_MODEL, MultilingualEmbeddings
 from ingest.vocabulary import VOCABULARY_FILE
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ def build_advisor(settings: Settings) -> Advisor:
         embeddings,
         understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path),
         vocabulary=word_lists_path(settings.knowledge_dir),
+        multilingual=MultilingualEmbeddings() if settings.multilingual_model != NO_MODEL else None,
     )
 
 

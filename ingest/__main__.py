@@ -19,6 +19,7 @@ from ingest.embeddings import BACKENDS, DEFAULT_MODEL, EmbeddingModelError, Sent
 from ingest.index import IndexBuildError, IndexUnavailable, IngestReport, build_index, make_client
 from ingest.loader import KnowledgeError, load_knowledge
 from ingest.locking import IngestLock, LockBusy, LockError, LockLost, ServerIngestLock
+from ingest.multilingual import NO_MODEL, MultilingualEmbeddings, ensure_chunk_vectors, multilingual_model_setting
 from ingest.vocabulary import VocabularyError, load_vocabulary_if_present
 
 logger = logging.getLogger("ingest")
@@ -114,8 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"ingest: {report.summary()}")
-    # The understanding classifiers are trained here, once per corpus and model, so that the bot only loads them.
+    # The understanding classifiers are trained here, once per corpus and model, so that the bot only loads them;
+    # so are the multilingual model's classifiers and knowledge vectors.
     ensure_classifier(args.knowledge, embeddings, _model_cache_dir())
+    if multilingual_model_setting() != NO_MODEL:
+        multilingual = MultilingualEmbeddings()
+        ensure_classifier(args.knowledge, multilingual, _model_cache_dir())
+        ensure_chunk_vectors([(c.id, c.text) for c in chunks], multilingual, _model_cache_dir())
     return 0
 
 

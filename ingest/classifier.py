@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.corpus import FIELD_LABELS, NO_FIELD, Corpus, MessageIntent
-from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.embeddings import TextEmbedder
 
 logger = logging.getLogger(__name__)
 
@@ -195,13 +195,13 @@ class MessageClassifier:
             )
 
 
-def classifier_key(corpus: Corpus, embeddings: SentenceTransformerEmbeddings) -> str:
+def classifier_key(corpus: Corpus, embeddings: TextEmbedder) -> str:
     """Names one trained classifier: the corpus, the embedding model and the feature version."""
     parts = f"{corpus.digest()}|{embeddings.model_name}|{embeddings.dimension}|{FEATURE_VERSION}"
     return hashlib.sha256(parts.encode("utf-8")).hexdigest()[:20]
 
 
-def train(corpus: Corpus, embeddings: SentenceTransformerEmbeddings) -> MessageClassifier:
+def train(corpus: Corpus, embeddings: TextEmbedder) -> MessageClassifier:
     """Fit both heads on the training file; deterministic for a given corpus and model."""
     # scikit-learn is needed to train only, never to predict
     from scipy.sparse import csr_matrix, hstack
@@ -209,7 +209,7 @@ def train(corpus: Corpus, embeddings: SentenceTransformerEmbeddings) -> MessageC
     from sklearn.linear_model import LogisticRegression
 
     texts = [m.text for m in corpus.train]
-    dense = np.asarray(embeddings.embed_documents(texts), dtype=np.float64)
+    dense = np.asarray(embeddings.embed_queries(texts), dtype=np.float64)
     blocks: list[TermBlock] = []
     matrices = [csr_matrix(dense)]
     for name, analyzer in ANALYZERS.items():
@@ -238,9 +238,7 @@ def stored_path(cache_dir: Path, key: str) -> Path:
     return cache_dir / f"understanding-{key}.npz"
 
 
-def ensure_classifier(
-    knowledge_dir: Path, embeddings: SentenceTransformerEmbeddings, cache_dir: Path
-) -> MessageClassifier | None:
+def ensure_classifier(knowledge_dir: Path, embeddings: TextEmbedder, cache_dir: Path) -> MessageClassifier | None:
     """The classifier for this corpus and model: the stored one, or trained now and stored for next time.
 
     None when the knowledge base has no labelled corpus; CorpusError when it has a broken one.

@@ -12,7 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -97,6 +97,19 @@ def declared_dimension(location: str) -> int | None:
         return dimension
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+class TextEmbedder(Protocol):
+    """What the understanding classifiers need of an embedding model."""
+
+    model_name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
 
 
 class QueryCache:
@@ -276,6 +289,10 @@ class SentenceTransformerEmbeddings(Embeddings):
                 convert_to_numpy=True,
             )
         return [list(map(float, row)) for row in vectors]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        """Messages embedded as questions are: with this symmetric model, as any text."""
+        return self.embed_documents(texts)
 
     def embed_query(self, text: str) -> list[float]:
         cached = self.query_cache.get(text)

@@ -19,6 +19,7 @@ from ingest.classifier import ensure_classifier
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import build_index, make_client
 from ingest.loader import load_knowledge
+from ingest.multilingual import MultilingualEmbeddings, ensure_chunk_vectors
 from tests.support.databases import database_url, missing_service, postgres_database  # noqa: F401 -- fixtures for every module
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -48,6 +49,13 @@ SLOW_FIXTURES = frozenset(
 LONGEST_MODULES = ("tests/test_restarts.py", "tests/test_replicas.py", "tests/test_chroma_server.py")
 # Names a test function refers to when it starts a process of its own.
 PROCESS_STARTERS = frozenset({"bot_process", "create_subprocess_exec", "subprocess", "Popen", "run_ingest"})
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Bot and ingest processes started by tests read questions in English only unless a test asks for the
+    # multilingual model: otherwise each new data directory would train that model's classifiers again.
+    # The in-process advisors that tests of the multilingual path use are given the model explicitly.
+    os.environ.setdefault("MULTILINGUAL_MODEL", "none")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -118,6 +126,10 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, embeddings: SentenceTra
             ingest_into(REAL_KNOWLEDGE, chroma, embeddings)
             # trained here, as `python -m ingest` does, so that no bot process started by a test trains it
             ensure_classifier(REAL_KNOWLEDGE, embeddings, MODEL_CACHE)
+            multilingual = MultilingualEmbeddings()
+            ensure_classifier(REAL_KNOWLEDGE, multilingual, MODEL_CACHE)
+            chunks = build_chunks(load_knowledge(REAL_KNOWLEDGE))
+            ensure_chunk_vectors([(c.id, c.text) for c in chunks], multilingual, MODEL_CACHE)
             built.touch()
     return chroma
 
@@ -137,9 +149,14 @@ def understanding_advisor(real_index: Path, embeddings: SentenceTransformerEmbed
     from bot.advisor import Advisor
     from bot.advisor.service import ClassifierSource
 
-    adv = Advisor(make_client(real_index), embeddings, understanding=ClassifierSource(REAL_KNOWLEDGE, MODEL_CACHE))
+    adv = Advisor(
+        make_client(real_index),
+        embeddings,
+        understanding=ClassifierSource(REAL_KNOWLEDGE, MODEL_CACHE),
+        multilingual=MultilingualEmbeddings(),
+    )
     adv.load()
-    assert adv.classifier is not None
+    assert adv.classifier is not None and adv.multilingual_classifier is not None
     return adv
 
 

@@ -31,9 +31,12 @@ def test_the_corpus_and_the_frozen_test_file_are_valid_and_share_no_message(corp
     multilingual = load_messages(FROZEN_MULTILINGUAL_TEST)
     assert len(corpus.train) + len(corpus.validation) >= 2000
     assert len(test) >= 400 and {m.lang for m in test} == {"en"}
-    assert duplicate_problems(
-        [("train", corpus.train), ("validation", corpus.validation), ("test", test), ("multilingual", multilingual)]
-    ) == []
+    assert (
+        duplicate_problems(
+            [("train", corpus.train), ("validation", corpus.validation), ("test", test), ("multilingual", multilingual)]
+        )
+        == []
+    )
 
 
 def test_every_language_has_labelled_messages_and_a_frozen_test_part(corpus: Corpus) -> None:

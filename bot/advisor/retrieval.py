@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from chromadb.api.models.Collection import Collection
 from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,6 +19,7 @@ from pydantic import ConfigDict
 
 from bot.advisor.catalog import Catalog, IndexedChunk
 from bot.advisor.models import Facets
+from ingest.multilingual import ChunkVectors
 
 RRF_K = 60
 _TOKEN = re.compile(r"[a-z0-9+#]+")
@@ -277,6 +279,52 @@ class DenseIndex:
                 # the collection's space is cosine: distance = 1 - cosine similarity
                 hits.append(Scored(chunk, 1.0 - float(distance)))
         return hits
+
+
+class VectorIndex:
+    """Cosine search over chunk vectors held in memory: the multilingual model's (ingest/multilingual.py).
+
+    Searched like DenseIndex, with the same `where` filters, evaluated here on the chunks' metadata.
+    """
+
+    def __init__(self, vectors: ChunkVectors, catalog: Catalog) -> None:
+        known = [i for i, cid in enumerate(vectors.ids) if cid in catalog.chunk_by_id]
+        self.chunks = [catalog.chunk_by_id[vectors.ids[i]] for i in known]
+        self.vectors = vectors.vectors[known]
+
+    def search(
+        self, vector: Sequence[float], k: int, kinds: Sequence[str] | None = None, where: dict[str, Any] | None = None
+    ) -> list[Scored]:
+        scores = self.vectors @ np.asarray(vector, dtype=np.float32)
+        hits: list[Scored] = []
+        for i in np.argsort(-scores):
+            chunk = self.chunks[int(i)]
+            if kinds and chunk.kind not in kinds:
+                continue
+            if where and not _satisfies(chunk.meta, where):
+                continue
+            hits.append(Scored(chunk, float(scores[int(i)])))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def _satisfies(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    """Chroma's `where` operators that facet_filters uses: $and, $in, $lte and equality."""
+    for key, condition in where.items():
+        if key == "$and":
+            if not all(_satisfies(meta, part) for part in condition):
+                return False
+            continue
+        value = meta.get(key)
+        if isinstance(condition, Mapping):
+            if "$in" in condition and value not in condition["$in"]:
+                return False
+            if "$lte" in condition and not (isinstance(value, int | float) and value <= condition["$lte"]):
+                return False
+        elif value != condition:
+            return False
+    return True
 
 
 def facet_filters(facets: Facets) -> list[dict[str, Any]]:

@@ -24,7 +24,7 @@ from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 
 from bot.advisor.catalog import Catalog
-from bot.advisor.language import LanguageDetector
+from bot.advisor.language import ENGLISH, LanguageDetector
 from bot.advisor.models import Answer, Facets, Profile, Turn
 from bot.advisor.policy import AnswerPolicy
 from bot.advisor.retrieval import (
@@ -32,6 +32,7 @@ from bot.advisor.retrieval import (
     LexicalIndex,
     Retrieved,
     Scored,
+    VectorIndex,
     facet_filters,
     gather,
     reciprocal_rank_fusion,
@@ -41,8 +42,9 @@ from bot.advisor.vocabulary import Vocabulary
 from bot.heap import freeze_long_lived
 from ingest.classifier import MessageClassifier, Prediction, ensure_classifier
 from ingest.corpus import CorpusError
-from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.embeddings import SentenceTransformerEmbeddings, TextEmbedder
 from ingest.index import active_collection_name, open_active_collection
+from ingest.multilingual import MultilingualEmbeddings, ensure_chunk_vectors
 from ingest.vocabulary import VOCABULARY_FILE, load_vocabulary
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,16 @@ class _Loaded:
     vocab: Vocabulary
     lexical: LexicalIndex
     dense: DenseIndex
+    multilingual_dense: VectorIndex | None = None  # the knowledge as the multilingual model reads it
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How a question is read: in English, or in another language with the multilingual model."""
+
+    embeddings: TextEmbedder
+    classifier: MessageClassifier | None
+    dense: DenseIndex | VectorIndex
 
 
 @dataclass(frozen=True)
@@ -82,9 +94,13 @@ class Advisor:
         *,
         understanding: ClassifierSource | None = None,
         vocabulary: Path = DEFAULT_VOCABULARY,
+        multilingual: MultilingualEmbeddings | None = None,
     ) -> None:
         self.client = client
         self.embeddings = embeddings
+        # questions in other languages are read with this model, when there is one and a cache to keep its work in
+        self.multilingual = multilingual if understanding is not None else None
+        self.multilingual_classifier: MessageClassifier | None = None
         self.understanding = understanding
         self.vocabulary = vocabulary  # knowledge/vocabulary.yaml, read with each index it loads
         self.classifier: MessageClassifier | None = None  # without one, the rules read questions on their own
@@ -99,12 +115,18 @@ class Advisor:
         """Load the model and the live index now; raises IndexUnavailable if there is none,
         VocabularyError if the word lists cannot be read."""
         self.embeddings.load()
+        if self.multilingual is not None:
+            self.multilingual.load()
         self._reload()
         if self.understanding is not None and self.classifier is None:
             try:
                 self.classifier = ensure_classifier(
                     self.understanding.knowledge_dir, self.embeddings, self.understanding.cache_dir
                 )
+                if self.multilingual is not None:
+                    self.multilingual_classifier = ensure_classifier(
+                        self.understanding.knowledge_dir, self.multilingual, self.understanding.cache_dir
+                    )
             except (OSError, CorpusError) as problem:
                 # `python -m ingest --check` names the problem; questions are still read by the rules
                 logger.error(
@@ -126,11 +148,17 @@ class Advisor:
             embedding_function=self.embeddings,
             create_collection_if_not_exists=False,
         )
+        multilingual_dense = None
+        if self.multilingual is not None and self.understanding is not None:
+            chunks = [(c.id, c.text) for c in catalog.chunks]
+            vectors = ensure_chunk_vectors(chunks, self.multilingual, self.understanding.cache_dir)
+            multilingual_dense = VectorIndex(vectors, catalog)
         self._loaded = _Loaded(
             catalog,
             catalog.vocabulary,
             LexicalIndex(catalog.chunks),
             DenseIndex(store, collection, catalog),
+            multilingual_dense,
         )
         freeze_long_lived()  # the loaded index lives until the next switch: keep it out of every collection
         logger.info("advisor loaded index %s (%d chunks)", collection.name, len(catalog.chunks))
@@ -192,43 +220,56 @@ class Advisor:
             return self._answer(question, profile, history)
 
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
-        answer = self._compose(question, profile, history)
-        answer.asked_in = self.languages.detect(question, self.state.vocab).language
+        state = self.state
+        language = self.languages.detect(question, state.vocab).language
+        reader = self._reader(language)
+        u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question, reader))
+        policy = AnswerPolicy(state.catalog, state.lexical)
+        answer = policy.answer_unsearched(question, u)
+        if answer is None:
+            answer = policy.answer(question, u, self.retrieve(u.query, u.facets, reader), profile)
+        answer.asked_in = language
         return answer
 
-    def _compose(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
+    def _reader(self, language: str) -> _Reader:
+        """The model, classifiers and vectors a question in `language` is read with."""
         state = self.state
-        u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question))
-        policy = AnswerPolicy(state.catalog, state.lexical)
-        unsearched = policy.answer_unsearched(question, u)
-        if unsearched is not None:
-            return unsearched
-        return policy.answer(question, u, self.retrieve(u.query, u.facets), profile)
+        if language != ENGLISH and self.multilingual is not None and state.multilingual_dense is not None:
+            return _Reader(self.multilingual, self.multilingual_classifier, state.multilingual_dense)
+        return _Reader(self.embeddings, self.classifier, state.dense)
 
     def read(self, text: str, profile: Profile | None = None) -> Understanding:
         """What a message says, without searching: for reading a questionnaire answer as a person meant it."""
         state = self.state
-        return understand(text, state.catalog, state.vocab, profile, (), self.predict(text))
+        return understand(text, state.catalog, state.vocab, profile, (), self.reading_of(text))
 
-    def predict(self, text: str) -> Prediction | None:
+    def reading_of(self, text: str) -> Prediction | None:
+        """The classifiers' reading of `text`, by the model for the language it is written in."""
+        return self.predict(text, self._reader(self.languages.detect(text, self.state.vocab).language))
+
+    def predict(self, text: str, reader: _Reader | None = None) -> Prediction | None:
         """The classifiers' reading of `text`, over the embedding retrieval then finds in its cache."""
-        if self.classifier is None:
+        reader = reader or self._reader(ENGLISH)
+        if reader.classifier is None:
             return None
-        return self.classifier.predict(text, self.embeddings.embed_query(" ".join(text.split())))
+        return reader.classifier.predict(text, reader.embeddings.embed_query(" ".join(text.split())))
 
-    def retrieve(self, query: str, facets: Facets) -> Retrieved:
-        state = self.state
-        vector = self.embeddings.embed_query(query)
-        dense = state.dense.search(vector, DENSE_K)
-        lexical = state.lexical.search(query, LEXICAL_K)
-        filtered = self.filtered_searches(vector, facets)
+    def retrieve(self, query: str, facets: Facets, reader: _Reader | None = None) -> Retrieved:
+        reader = reader or self._reader(ENGLISH)
+        vector = reader.embeddings.embed_query(query)
+        dense = reader.dense.search(vector, DENSE_K)
+        lexical = self.state.lexical.search(query, LEXICAL_K)
+        filtered = self.filtered_searches(vector, facets, reader.dense)
         return gather(dense, reciprocal_rank_fusion(dense, lexical, *filtered))
 
-    def filtered_searches(self, vector: Sequence[float], facets: Facets) -> list[list[Scored]]:
+    def filtered_searches(
+        self, vector: Sequence[float], facets: Facets, dense: DenseIndex | VectorIndex | None = None
+    ) -> list[list[Scored]]:
         """Dense searches within the facets the question names, strictest first."""
+        dense = dense or self.state.dense
         filtered: list[list[Scored]] = []
         for where in facet_filters(facets):
-            filtered.append(self.state.dense.search(vector, FILTERED_K, where=where))
+            filtered.append(dense.search(vector, FILTERED_K, where=where))
             if len(filtered[-1]) >= FILTERED_ENOUGH:
                 break  # the looser filter would only repeat what the strict one found
         return filtered
