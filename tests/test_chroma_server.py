@@ -209,6 +209,8 @@ def test_ingest_and_ask_through_a_chroma_server(
         "answer",
         "recommendations",
         "sources",
+        "language",
+        "question_language",
         "latency_ms",
     }
     assert (reply["question"], reply["intent"], reply["in_scope"], reply["mode"]) == (
