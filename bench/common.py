@@ -10,10 +10,12 @@ from pathlib import Path
 
 from bot.advisor import Advisor
 from bot.advisor.models import Profile
+from bot.advisor.service import ClassifierSource
 from bot.config import Settings, load_settings
 from bot.eval import load_cases
 from ingest.embeddings import SentenceTransformerEmbeddings
 from ingest.index import make_client
+from ingest.multilingual import NO_MODEL, MultilingualEmbeddings
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -104,9 +106,15 @@ class BenchContext:
 
     @cached_property
     def advisor(self) -> Advisor:
-        """The advisor over the project's own index (`make ingest`), as the bot would use it."""
-        if self.settings.chroma_url:
-            advisor = Advisor(make_client(None, self.settings.chroma_url), self.embeddings)
-            advisor.load()
-            return advisor
-        return self.advisor_over(self.settings.index_path)
+        """The advisor over the project's own index (`make ingest`), as the bot builds it: with the
+        understanding classifiers and, unless MULTILINGUAL_MODEL=none, the multilingual model."""
+        settings = self.settings
+        client = make_client(None, settings.chroma_url) if settings.chroma_url else make_client(settings.index_path)
+        advisor = Advisor(
+            client,
+            self.embeddings,
+            understanding=ClassifierSource(settings.knowledge_dir, settings.model_cache_path),
+            multilingual=MultilingualEmbeddings() if settings.multilingual_model != NO_MODEL else None,
+        )
+        advisor.load()
+        return advisor

@@ -27,9 +27,10 @@ from bot.advisor import policy as advisor_policy
 from bot.advisor.policy import AnswerPolicy
 from bot.advisor.ranking import Candidate
 from bot.advisor.retrieval import Retrieved, gather, reciprocal_rank_fusion
-from bot.advisor.service import DENSE_K, LEXICAL_K
+from bot.advisor.service import DENSE_K, LEXICAL_K, Reader
 from bot.advisor.understanding import understand
 from ingest.embeddings import SentenceTransformerEmbeddings
+from ingest.multilingual import MultilingualEmbeddings
 
 DEFAULT_REPEATS = 5
 BASELINE_K = 5
@@ -74,17 +75,24 @@ class Staged:
         return sum(self.ms[s] for s in STAGES)
 
 
-def staged_retrieve(advisor: Advisor, query: str, facets: Any, ms: dict[str, float]) -> Retrieved:
-    """`Advisor.retrieve`, step by step."""
+def staged_retrieve(
+    advisor: Advisor,
+    query: str,
+    facets: Any,
+    ms: dict[str, float],
+    reader: Reader,
+    embedded: list[float] | None = None,
+) -> Retrieved:
+    """`Advisor.retrieve`, step by step; `embedded` is the query's vector when the classifiers already made it."""
     state = advisor.state
     t0 = time.perf_counter()
-    vector = advisor.embeddings.embed_query(query)
+    vector = embedded if embedded is not None else reader.embeddings.embed_query(query)
     t1 = time.perf_counter()
-    dense = state.dense.search(vector, DENSE_K)
+    dense = reader.dense.search(vector, DENSE_K)
     t2 = time.perf_counter()
     lexical = state.lexical.search(query, LEXICAL_K)
     t3 = time.perf_counter()
-    filtered = advisor.filtered_searches(vector, facets)
+    filtered = advisor.filtered_searches(vector, facets, reader.dense)
     t4 = time.perf_counter()
     out = gather(dense, reciprocal_rank_fusion(dense, lexical, *filtered))
     t5 = time.perf_counter()
@@ -107,22 +115,27 @@ def staged_answer(advisor: Advisor, question: Question) -> Staged:
         advisor.refresh()
     state = advisor.state
     t1 = time.perf_counter()
-    if advisor.classifier is not None:
-        # the question's embedding: the classifiers read it first, then retrieval finds it cached, so it is
-        # counted in the embedding stage, as it was before the classifiers
-        advisor.embeddings.embed_query(" ".join(question.text.split()))
+    # which language: counted in the understanding stage, with the reading of the question
+    language = advisor.languages.detect(question.text, state.vocab).language
+    reader = advisor.reader_for(language)
+    t_detected = time.perf_counter()
+    # the question's embedding: the classifiers read it first, then retrieval finds it in the query cache, so
+    # it is made once and counted in the embedding stage (the cache is off here: the vector is passed on)
+    text = " ".join(question.text.split())
+    vector = reader.embeddings.embed_query(text)
     t_embedded = time.perf_counter()
-    u = understand(question.text, state.catalog, state.vocab, question.profile, (), advisor.predict(question.text))
+    prediction = reader.classifier.predict(question.text, vector) if reader.classifier is not None else None
+    u = understand(question.text, state.catalog, state.vocab, question.profile, (), prediction)
     t2 = time.perf_counter()
     ms["other"] = (t1 - t0) * 1000
-    ms["understanding"] = (t2 - t_embedded) * 1000
-    embedding_ms = (t_embedded - t1) * 1000
+    ms["understanding"] = (t2 - t_embedded + t_detected - t1) * 1000
+    embedding_ms = (t_embedded - t_detected) * 1000
     policy = AnswerPolicy(state.catalog, state.lexical)
     unsearched = policy.answer_unsearched(question.text, u)
     if unsearched is not None:
         ms["composing"] = (time.perf_counter() - t2) * 1000
         return Staged(unsearched, None, ms)
-    retrieved = staged_retrieve(advisor, u.query, u.facets, ms)
+    retrieved = staged_retrieve(advisor, u.query, u.facets, ms, reader, vector if u.query == text else None)
     ms["embedding"] += embedding_ms
     ranking = RankTimer()
     t3 = time.perf_counter()
@@ -145,8 +158,10 @@ def check_split(advisor: Advisor, questions: Sequence[Question]) -> list[str]:
         staged = staged_answer(advisor, question)
         retrieval_differs = False
         if staged.retrieved is not None:
-            u = understand(question.text, advisor.state.catalog, advisor.state.vocab, question.profile, ())
-            retrieval_differs = advisor.retrieve(u.query, u.facets) != staged.retrieved
+            reader = advisor.reader_for(advisor.languages.detect(question.text, advisor.state.vocab).language)
+            prediction = advisor.predict(question.text, reader)
+            u = understand(question.text, advisor.state.catalog, advisor.state.vocab, question.profile, (), prediction)
+            retrieval_differs = advisor.retrieve(u.query, u.facets, reader) != staged.retrieved
         if not same_answer(expected, staged.answer) or retrieval_differs:
             differing.append(question.text)
     return differing
@@ -180,16 +195,18 @@ def stage_figures(staged_runs: Sequence[Sequence[Staged]]) -> dict[str, Any]:
 
 
 @contextmanager
-def query_cache_off(embeddings: SentenceTransformerEmbeddings) -> Iterator[None]:
+def query_cache_off(*models: SentenceTransformerEmbeddings | MultilingualEmbeddings | None) -> Iterator[None]:
     """Every query embedded afresh: repeated passes over the same questions must not measure cache hits."""
-    cache = embeddings.query_cache
-    size = cache.size
-    cache.clear()
-    cache.size = 0
+    caches = [model.query_cache for model in models if model is not None]
+    sizes = [cache.size for cache in caches]
+    for cache in caches:
+        cache.clear()
+        cache.size = 0
     try:
         yield
     finally:
-        cache.size = size
+        for cache, size in zip(caches, sizes, strict=True):
+            cache.size = size
 
 
 def repeated_question_ms(advisor: Advisor, questions: Sequence[Question], repeats: int) -> dict[str, Any]:
@@ -206,7 +223,7 @@ def measure(advisor: Advisor, questions: Sequence[Question], repeats: int, *, sp
     The model and the index are warm; the query cache is off, so every pass embeds every question.
     A question asked again (a cache hit) is measured on its own afterwards.
     """
-    with query_cache_off(advisor.embeddings):
+    with query_cache_off(advisor.embeddings, advisor.multilingual):
         result = _measure_uncached(advisor, questions, repeats, split=split)
     if split:
         result["repeated_question_ms"] = repeated_question_ms(advisor, questions, repeats)

@@ -70,11 +70,11 @@ def test_a_question_in_another_language_finds_its_field(
 
 def test_english_questions_keep_the_english_model(understanding_advisor: Advisor) -> None:
     assert understanding_advisor.answer("which cert for cloud?").asked_in == "en"
-    reader = understanding_advisor._reader("en")
+    reader = understanding_advisor.reader_for("en")
     assert (
         reader.embeddings is understanding_advisor.embeddings and reader.classifier is understanding_advisor.classifier
     )
-    other = understanding_advisor._reader("fr")
+    other = understanding_advisor.reader_for("fr")
     assert other.embeddings is understanding_advisor.multilingual
 
 

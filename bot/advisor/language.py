@@ -50,6 +50,9 @@ class LanguageDetector:
         self._identifier: Any = None
         self._lock = threading.Lock()
 
+    def load(self) -> None:
+        self._model()
+
     def _model(self) -> Any:
         with self._lock:
             if self._identifier is None:

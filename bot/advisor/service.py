@@ -68,7 +68,7 @@ class _Loaded:
 
 
 @dataclass(frozen=True)
-class _Reader:
+class Reader:
     """How a question is read: in English, or in another language with the multilingual model."""
 
     embeddings: TextEmbedder
@@ -115,6 +115,7 @@ class Advisor:
         """Load the model and the live index now; raises IndexUnavailable if there is none,
         VocabularyError if the word lists cannot be read."""
         self.embeddings.load()
+        self.languages.load()  # before the first question, which should not wait for it
         if self.multilingual is not None:
             self.multilingual.load()
         self._reload()
@@ -222,7 +223,7 @@ class Advisor:
     def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
         state = self.state
         language = self.languages.detect(question, state.vocab).language
-        reader = self._reader(language)
+        reader = self.reader_for(language)
         u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question, reader))
         policy = AnswerPolicy(state.catalog, state.lexical)
         answer = policy.answer_unsearched(question, u)
@@ -231,12 +232,12 @@ class Advisor:
         answer.asked_in = language
         return answer
 
-    def _reader(self, language: str) -> _Reader:
+    def reader_for(self, language: str) -> Reader:
         """The model, classifiers and vectors a question in `language` is read with."""
         state = self.state
         if language != ENGLISH and self.multilingual is not None and state.multilingual_dense is not None:
-            return _Reader(self.multilingual, self.multilingual_classifier, state.multilingual_dense)
-        return _Reader(self.embeddings, self.classifier, state.dense)
+            return Reader(self.multilingual, self.multilingual_classifier, state.multilingual_dense)
+        return Reader(self.embeddings, self.classifier, state.dense)
 
     def read(self, text: str, profile: Profile | None = None) -> Understanding:
         """What a message says, without searching: for reading a questionnaire answer as a person meant it."""
@@ -245,17 +246,17 @@ class Advisor:
 
     def reading_of(self, text: str) -> Prediction | None:
         """The classifiers' reading of `text`, by the model for the language it is written in."""
-        return self.predict(text, self._reader(self.languages.detect(text, self.state.vocab).language))
+        return self.predict(text, self.reader_for(self.languages.detect(text, self.state.vocab).language))
 
-    def predict(self, text: str, reader: _Reader | None = None) -> Prediction | None:
+    def predict(self, text: str, reader: Reader | None = None) -> Prediction | None:
         """The classifiers' reading of `text`, over the embedding retrieval then finds in its cache."""
-        reader = reader or self._reader(ENGLISH)
+        reader = reader or self.reader_for(ENGLISH)
         if reader.classifier is None:
             return None
         return reader.classifier.predict(text, reader.embeddings.embed_query(" ".join(text.split())))
 
-    def retrieve(self, query: str, facets: Facets, reader: _Reader | None = None) -> Retrieved:
-        reader = reader or self._reader(ENGLISH)
+    def retrieve(self, query: str, facets: Facets, reader: Reader | None = None) -> Retrieved:
+        reader = reader or self.reader_for(ENGLISH)
         vector = reader.embeddings.embed_query(query)
         dense = reader.dense.search(vector, DENSE_K)
         lexical = self.state.lexical.search(query, LEXICAL_K)
