@@ -105,3 +105,12 @@ def test_the_bot_reads_other_languages_by_default(real_index: Path) -> None:
     reply = json.loads(done.stdout)
     assert reply["question_language"] == "fr" and reply["language"] == "en"
     assert reply["recommendations"] and "cybersecurity" in reply["recommendations"][0]["domains"]
+
+
+def test_a_short_message_takes_the_language_the_client_reports(understanding_advisor: Advisor) -> None:
+    assert understanding_advisor.answer("AZ-900?", language="ru").asked_in == "ru"
+    assert understanding_advisor.answer("AZ-900?").asked_in == "en"
+    # a clear question is in its own language whatever the client reports
+    assert (
+        understanding_advisor.answer("Welche Cloud-Zertifizierung passt für Anfänger?", language="fr").asked_in == "de"
+    )

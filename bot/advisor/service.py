@@ -190,7 +190,9 @@ class Advisor:
         return self.state.catalog
 
     # -- answering -------------------------------------------------------------------------
-    async def aanswer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
+    async def aanswer(
+        self, question: str, profile: Profile | None = None, history: Sequence[Turn] = (), language: str | None = None
+    ) -> Answer:
         """`answer` off the event loop: embedding and ranking are CPU work.
 
         Answers run on one worker per core rather than asyncio's default pool (cores + 4): more
@@ -199,16 +201,19 @@ class Advisor:
         """
         if self._workers is None:
             self._workers = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="advisor")
-        call = functools.partial(contextvars.copy_context().run, self.answer, question, profile, history)
+        call = functools.partial(contextvars.copy_context().run, self.answer, question, profile, history, language)
         return await asyncio.get_running_loop().run_in_executor(self._workers, call)
 
-    def answer(self, question: str, profile: Profile | None = None, history: Sequence[Turn] = ()) -> Answer:
+    def answer(
+        self, question: str, profile: Profile | None = None, history: Sequence[Turn] = (), language: str | None = None
+    ) -> Answer:
+        """The answer to `question`; `language` is the person's own language, if known, for short messages."""
         try:
             self.refresh()
         except Exception:  # a broken new index must not stop answers from the current one
             logger.exception("could not switch to the new index; still answering from the current one")
         try:
-            return self._answer(question, profile, history)
+            return self._answer(question, profile, history, language)
         except NotFoundError:
             # An ingest drops every generation but the live one and the one before it, so two ingests
             # between periodic checks remove the one loaded here: follow the pointer now and ask again.
@@ -218,11 +223,13 @@ class Advisor:
                 "the index generation this advisor read was dropped; now answering from %s",
                 self.catalog.collection_name,
             )
-            return self._answer(question, profile, history)
+            return self._answer(question, profile, history, language)
 
-    def _answer(self, question: str, profile: Profile | None, history: Sequence[Turn]) -> Answer:
+    def _answer(
+        self, question: str, profile: Profile | None, history: Sequence[Turn], known: str | None = None
+    ) -> Answer:
         state = self.state
-        language = self.languages.detect(question, state.vocab).language
+        language = self.languages.detect(question, state.vocab, fallback=known).language
         reader = self.reader_for(language)
         u = understand(question, state.catalog, state.vocab, profile, history, self.predict(question, reader))
         policy = AnswerPolicy(state.catalog, state.lexical)

@@ -43,7 +43,7 @@ class Questions:
         await store.users.touch(user.user_id, user.chat_id)
         profile = await store.profiles.get(user.user_id)
         history = await store.turns.recent(user.chat_id, HISTORY_TURNS)
-        answer = await advisor.aanswer(text, profile, history)
+        answer = await advisor.aanswer(text, profile, history, user.language_code)
         if self.llm is not None and answer.in_scope and answer.intent in LLM_INTENTS:
             if await self._take_model_call(user):
                 # every model call counts: rewriting a follow-up is a second one, made only if it is allowed

@@ -44,6 +44,7 @@ class UserRef:
 
     user_id: int
     chat_id: int
+    language_code: str | None = None  # what the client says the person's language is (Telegram's language_code)
 
     @property
     def conversation_key(self) -> tuple[int, int]:

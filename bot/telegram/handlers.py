@@ -25,7 +25,7 @@ def _user(update: Update) -> UserRef | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return None
-    return UserRef(user_id=user.id, chat_id=chat.id)
+    return UserRef(user_id=user.id, chat_id=chat.id, language_code=user.language_code)
 
 
 async def send(update: Update, replies: list[Reply]) -> None:
