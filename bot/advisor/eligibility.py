@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.advisor.amounts import MONTHS_A_YEAR
 from ingest.schema import Credential
-
-MONTHS_A_YEAR = 12
 
 
 @dataclass(frozen=True)
