@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -168,6 +169,19 @@ async def under_load(settings: Settings, api: FakeBotApi, data_dir: Path, plan: 
     }
 
 
+def with_ingest_work(settings: Settings, data_dir: Path) -> None:
+    """A first start follows `make ingest`, which trains the understanding classifiers and embeds the
+    knowledge for the multilingual model under the model cache: copy that work into the fresh data
+    directory. The ONNX export is left for the bot to make, as a first start does."""
+    models = data_dir / "models"
+    models.mkdir(parents=True, exist_ok=True)
+    for made in (
+        *settings.model_cache_path.glob("understanding-*.npz"),
+        *settings.model_cache_path.glob("multilingual-*.npz"),
+    ):
+        shutil.copy2(made, models / made.name)
+
+
 async def run_async(ctx: BenchContext, plan: LoadPlan, repeats: int) -> dict[str, Any]:
     api = FakeBotApi(TOKEN)
     await api.start()
@@ -176,9 +190,11 @@ async def run_async(ctx: BenchContext, plan: LoadPlan, repeats: int) -> dict[str
     try:
         for _ in range(repeats):
             with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
+                with_ingest_work(ctx.settings, Path(tmp))
                 fresh.append(await start_and_stop(ctx.settings, api, Path(tmp)))
                 restart.append(await start_and_stop(ctx.settings, api, Path(tmp)))
         with tempfile.TemporaryDirectory(prefix="bench-startup-load-") as tmp:
+            with_ingest_work(ctx.settings, Path(tmp))
             loaded = await under_load(ctx.settings, api, Path(tmp), plan)
     finally:
         await api.stop()
