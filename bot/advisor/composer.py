@@ -247,7 +247,6 @@ class Asked:
     """What a question about one credential asks first, and what the answer to it can lean on."""
 
     aspect: Aspect
-    question: str
     have_years: float | None = None  # experience the person stated, if any
     hours_per_week: float | None = None
     roles: Sequence[Occupation] = ()  # occupations whose pathway includes the credential

@@ -95,9 +95,7 @@ class AnswerPolicy:
                 named = [c.id for c in creds]
                 return self._reply(question, u, text, resolve_retired(catalog, cands, named), sources)
             if creds:
-                return self._info(
-                    question, u, creds[0], sources, self._asked(question, u, creds[0], retrieved, profile)
-                )
+                return self._info(question, u, creds[0], sources, self._asked(u, creds[0], profile))
             if intent is Intent.CREDENTIAL_INFO:
                 # asked about a credential the catalog does not hold: say so rather than describe another
                 return self._reply(question, u, composer.compose_unknown_credential(), [], sources)
@@ -181,15 +179,12 @@ class AnswerPolicy:
             same_field.sort(key=lambda c: abs(c.level.rank - named.level.rank))
         return same_field[:count]
 
-    def _asked(
-        self, question: str, u: Understanding, cred: Credential, retrieved: Retrieved, profile: Profile | None
-    ) -> composer.Asked | None:
+    def _asked(self, u: Understanding, cred: Credential, profile: Profile | None) -> composer.Asked | None:
         """What a question about one credential asks first, when it asks something in particular."""
         if u.aspect is None:
             return None
         return composer.Asked(
             aspect=u.aspect,
-            question=question,
             have_years=composer.stated_experience(u.facets, profile),
             hours_per_week=u.facets.hours_per_week or (profile.hours_per_week if profile else None),
             roles=self.catalog.occupations_using(cred.id),

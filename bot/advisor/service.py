@@ -117,7 +117,12 @@ class Advisor:
         self.embeddings.load()
         self.languages.load()  # before the first question, which should not wait for it
         if self.multilingual is not None:
-            self.multilingual.load()
+            try:
+                self.multilingual.load()
+            except (OSError, RuntimeError) as problem:
+                # the English model answers every question then, as with MULTILINGUAL_MODEL=none
+                logger.error("could not load the multilingual model (%s); reading every question as English", problem)
+                self.multilingual = None
         self._reload()
         if self.understanding is not None and self.classifier is None:
             try:
