@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.advisor import Advisor
@@ -117,23 +119,34 @@ async def test_a_question_with_no_field_offers_fields_as_buttons(advisor: Adviso
         assert "For data analytics" in answer and "1. " in answer, answer[:300]
 
 
+class Session:
+    """A terminal chat on its own database, that returns what each message printed."""
+
+    def __init__(self, store: Store, advisor: Advisor) -> None:
+        self.store = store
+        self.out = io.StringIO()
+        self.chat = terminal(store, advisor, self.out)
+
+    async def said(self, text: str) -> str:
+        start = len(self.out.getvalue())
+        await self.chat.handle(text)
+        return self.out.getvalue()[start:]
+
+
+@asynccontextmanager
+async def session(advisor: Advisor, tmp_path: Path) -> AsyncIterator[Session]:
+    async with await Store.open(database(tmp_path)) as store:
+        yield Session(store, advisor)
+
+
 async def test_a_decline_and_follow_ups_after_a_comparison(understanding_advisor: Advisor, tmp_path: Path) -> None:
-    url = database(tmp_path)
-    out = io.StringIO()
-    async with await Store.open(url) as store:
-        chat = terminal(store, understanding_advisor, out)
-
-        async def said(text: str) -> str:
-            start = len(out.getvalue())
-            await chat.handle(text)
-            return out.getvalue()[start:]
-
-        declined = await said("please enroll me in the next CompTIA A+ class")
+    async with session(understanding_advisor, tmp_path) as chat:
+        declined = await chat.said("please enroll me in the next CompTIA A+ class")
         assert "can't" in declined and "I help you choose" in declined
-        assert "Side by side" in await said("/compare AZ-900 vs AWS Cloud Practitioner")
-        second = await said("is the second one worth it?")
+        assert "Side by side" in await chat.said("/compare AZ-900 vs AWS Cloud Practitioner")
+        second = await chat.said("is the second one worth it?")
         assert "AWS Certified Cloud Practitioner" in second and "It depends on the role you want" in second
-        cost = await said("ok and how much does it cost?")  # "it" is the credential just described
+        cost = await chat.said("ok and how much does it cost?")  # "it" is the credential just described
         assert cost.strip().removeprefix("advisor>").strip().startswith("It costs")
         assert "AWS Certified Cloud Practitioner" in cost
 
@@ -141,14 +154,11 @@ async def test_a_decline_and_follow_ups_after_a_comparison(understanding_advisor
 async def test_a_credential_the_person_holds_is_noted_in_their_profile(
     understanding_advisor: Advisor, tmp_path: Path
 ) -> None:
-    url = database(tmp_path)
-    out = io.StringIO()
-    async with await Store.open(url) as store:
-        chat = terminal(store, understanding_advisor, out)
-        await chat.handle("I passed Security+ last month, now what?")
-        assert "Noted in your profile as done: CompTIA Security+" in out.getvalue()
-        profile = await store.profiles.get(LOCAL_USER.user_id)
+    async with session(understanding_advisor, tmp_path) as chat:
+        assert "Noted in your profile as done: CompTIA Security+" in await chat.said(
+            "I passed Security+ last month, now what?"
+        )
+        profile = await chat.store.profiles.get(LOCAL_USER.user_id)
         assert profile is not None and profile.completed == ["comptia-security-plus"]
-        start = len(out.getvalue())
-        await chat.handle("what comes after Security+ for me?")
-        assert "Noted in your profile" not in out.getvalue()[start:]  # said once, not at every mention
+        # said once, not at every mention
+        assert "Noted in your profile" not in await chat.said("what comes after Security+ for me?")
