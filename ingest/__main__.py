@@ -93,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
             f"{'a valid vocabulary' if words else 'no vocabulary'} ({time.perf_counter() - started:.1f} s); nothing written"
         )
         return 0
+    try:
+        multilingual = None if multilingual_model_setting() == NO_MODEL else MultilingualEmbeddings()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if multilingual is not None:
+        # before the new index is switched to: a running bot that follows the switch finds its vectors made
+        ensure_chunk_vectors([(c.id, c.text) for c in chunks], multilingual, _model_cache_dir())
     embeddings = SentenceTransformerEmbeddings(args.model, backend=args.backend, cache_dir=_model_cache_dir())
     # The file lock comes first even with a server: a second run on the same machine fails at once,
     # without asking the server.
@@ -115,13 +123,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"ingest: {report.summary()}")
-    # The understanding classifiers are trained here, once per corpus and model, so that the bot only loads them;
-    # so are the multilingual model's classifiers and knowledge vectors.
+    # The understanding classifiers are trained here, once per corpus and model, so that the bot only loads them.
     ensure_classifier(args.knowledge, embeddings, _model_cache_dir())
-    if multilingual_model_setting() != NO_MODEL:
-        multilingual = MultilingualEmbeddings()
+    if multilingual is not None:
         ensure_classifier(args.knowledge, multilingual, _model_cache_dir())
-        ensure_chunk_vectors([(c.id, c.text) for c in chunks], multilingual, _model_cache_dir())
     return 0
 
 

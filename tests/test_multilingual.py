@@ -114,3 +114,15 @@ def test_a_short_message_takes_the_language_the_client_reports(understanding_adv
     assert (
         understanding_advisor.answer("Welche Cloud-Zertifizierung passt für Anfänger?", language="fr").asked_in == "de"
     )
+
+
+def test_an_unknown_multilingual_model_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ingest.__main__ import main
+
+    monkeypatch.setenv("MULTILINGUAL_MODEL", "labse")
+    chroma = tmp_path / "chroma"
+    assert main(["--knowledge", str(FIXTURE_KNOWLEDGE), "--chroma-path", str(chroma), "--quiet"]) == 2
+    assert "MULTILINGUAL_MODEL must be 'multilingual-e5-small' or 'none', not 'labse'" in capsys.readouterr().err
+    assert not chroma.exists()
