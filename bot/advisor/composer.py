@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from bot.advisor import passages
 from bot.advisor.catalog import IndexedChunk
-from bot.advisor.eligibility import eligibility, years_text
+from bot.advisor.eligibility import eligibility, stated_experience, years_text
 from bot.advisor.models import DEFAULT_HOURS_PER_WEEK, Facets, Profile
 from bot.advisor.ranking import Candidate
 from bot.advisor.sources import SourceList
@@ -27,10 +27,8 @@ CAPABILITIES = (
     "to compare two credentials, what a credential costs and covers, or how to move from your current job "
     "into a new one."
 )
-NO_PAY_FIGURES = (
-    "I don't have pay figures I could stand behind yet, so I won't guess at salaries. "
-    "What I can give you is the route into the role:"
-)
+_NO_PAY = "I don't have pay figures I could stand behind yet, so I won't guess at salaries."
+NO_PAY_FIGURES = f"{_NO_PAY} What I can give you is the route into the role:"
 
 
 @dataclass
@@ -172,13 +170,6 @@ def _left_out_note(compared: int, left_out: Sequence[Credential]) -> str:
         f"You named {compared + len(left_out)} credentials; I compare up to {compared} at a time, the first ones "
         f"you named, so these are left out: {names}. Ask again with those to compare them."
     )
-
-
-def stated_experience(facets: Facets, profile: Profile | None) -> float | None:
-    """Years of experience from the question, else from the profile; None when neither says."""
-    if facets.experience_years is not None:
-        return facets.experience_years
-    return profile.experience_years if profile else None
 
 
 def _verdict(creds: Sequence[Credential], facets: Facets, profile: Profile | None) -> str:
@@ -573,8 +564,8 @@ NOT_SURE_OF_FIELD = (
 
 def compose_pay_in_no_field() -> str:
     return (
-        "I don't have pay figures I could stand behind yet, so I won't guess at salaries. Which role or field do "
-        "you have in mind? Pick one below or name it, and I'll show you the route into it."
+        f"{_NO_PAY} Which role or field do you have in mind? Pick one below or name it, and I'll show you the "
+        "route into it."
     )
 
 

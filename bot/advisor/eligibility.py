@@ -7,10 +7,10 @@ their profile. When neither says, nothing is assumed: the answer states the requ
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.advisor.amounts import MONTHS_A_YEAR
+from bot.advisor.models import Facets, Profile
 from ingest.schema import Credential
 
 
@@ -22,10 +22,6 @@ class Eligibility:
     @property
     def required_years(self) -> int:
         return self.credential.experience_years
-
-    @property
-    def known(self) -> bool:
-        return self.have_years is not None
 
     @property
     def short_of_experience(self) -> bool:
@@ -41,9 +37,11 @@ def eligibility(credential: Credential, have_years: float | None) -> Eligibility
     return Eligibility(credential, have_years)
 
 
-def sittable_now(credentials: Sequence[Credential], have_years: float | None) -> list[Credential]:
-    """Those the person can sit with the experience they stated (all of them when they stated none)."""
-    return [c for c in credentials if not eligibility(c, have_years).short_of_experience]
+def stated_experience(facets: Facets, profile: Profile | None) -> float | None:
+    """Years of experience from the question, else from the profile; None when neither says."""
+    if facets.experience_years is not None:
+        return facets.experience_years
+    return profile.experience_years if profile else None
 
 
 def years_text(years: float) -> str:

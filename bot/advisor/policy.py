@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from bot.advisor import composer
 from bot.advisor.catalog import Catalog, IndexedChunk
+from bot.advisor.eligibility import stated_experience
 from bot.advisor.matching import occupation_for_field
 from bot.advisor.models import Answer, Facets, Intent, Profile, Recommendation
 from bot.advisor.ranking import Candidate, rank, resolve_retired
@@ -185,7 +186,7 @@ class AnswerPolicy:
             return None
         return composer.Asked(
             aspect=u.aspect,
-            have_years=composer.stated_experience(u.facets, profile),
+            have_years=stated_experience(u.facets, profile),
             hours_per_week=u.facets.hours_per_week or (profile.hours_per_week if profile else None),
             roles=self.catalog.occupations_using(cred.id),
         )

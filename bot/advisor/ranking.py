@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.advisor.catalog import Catalog
+from bot.advisor.eligibility import eligibility, stated_experience
 from bot.advisor.matching import provider_key
 from bot.advisor.models import Facets, Intent, Profile
 from bot.advisor.vocabulary import Vocabulary
@@ -61,6 +62,7 @@ class Wants:
 
     @classmethod
     def of(cls, facets: Facets, profile: Profile | None, vocab: Vocabulary) -> Wants:
+        experience = stated_experience(facets, profile)
         profile = profile or Profile()
         return cls(
             level=facets.level or profile.level,
@@ -69,9 +71,7 @@ class Wants:
             hours_per_week=facets.hours_per_week or profile.hours_per_week,
             providers=facets.providers or [provider_key(p, vocab) for p in profile.preferred_providers],
             vendor_neutral=facets.vendor_neutral,
-            experience_years=facets.experience_years
-            if facets.experience_years is not None
-            else profile.experience_years,
+            experience_years=experience,
             completed=frozenset([*profile.completed, *facets.held_ids]),
             technical_background=facets.technical_background,
         )
@@ -212,7 +212,7 @@ def _experience_fit(cand: Candidate, wants: Wants, intent: Intent) -> float:
     if have is None:
         starting_over = intent is Intent.CAREER_SWITCH and not wants.technical_background
         have = 0.0 if (wants.level is Level.BEGINNER or starting_over) else None
-    if have is not None and have < required:
+    if eligibility(cand.credential, have).short_of_experience:
         if wants.experience_years is not None:
             return -CANNOT_SIT_YET_PENALTY  # the person said how much they have: they cannot sit it yet
         return -EXPERIENCE_PENALTY * min(required, 5) / 5 - 0.2
