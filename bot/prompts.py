@@ -51,6 +51,7 @@ class Texts:
     help: str
     nudge: str
     nudge_no_plan: str
+    held_noted: str  # {names}: credentials the person said they hold, just noted in their profile as done
 
     @classmethod
     def load(cls, prompts_dir: Path | None = None) -> Texts:
@@ -77,4 +78,5 @@ class Texts:
             help=read("help.txt"),
             nudge=read("nudge.txt", NUDGE_FIELDS),
             nudge_no_plan=read("nudge_no_plan.txt"),
+            held_noted=read("held_noted.txt", frozenset({"names"})),
         )

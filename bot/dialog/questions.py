@@ -84,7 +84,7 @@ class Questions:
         if not names:
             return ""
         await self.deps.store.profiles.update(user.user_id, completed=[*done, *new])
-        return f"Noted in your profile as done: {', '.join(names)}. /progress shows it, and /forget clears it."
+        return self.deps.texts.held_noted.format(names=", ".join(names))
 
     async def _take_model_call(self, user: UserRef) -> bool:
         return await self.deps.store.llm_usage.take(user.user_id, self.deps.today(), self.llm_daily_requests)
